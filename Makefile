@@ -1,0 +1,37 @@
+# The workbook's two set-up-and-run commands (plus the benchmark table).
+#   make lab    create .venv if needed, install the pinned versions, start JupyterLab
+#   make test   the same install, then every test: unit tests, notebooks (nbval), browser tests
+#   make bench  the performance table (benchmarks/), also written to bench-results.json
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+
+.PHONY: lab test bench install clean
+
+install: $(STAMP)
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the package metadata or the pins change, so a second
+# `make lab` starts within seconds.
+$(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -c constraints.txt 2>&1 \
+		| grep -v "is ignored: it is neither a file nor a directory" || true
+	$(PY) -c "import coursekit, torch, ipywidgets, ipympl" 
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT)
+
+test: $(STAMP)
+	$(PY) -m pytest tests --nbval-lax notebooks $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) bench-results.json test-artifacts .pytest_cache

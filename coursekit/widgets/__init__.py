@@ -1,0 +1,1 @@
+"""Interactive widgets, one module per widget, all built on :mod:`coursekit.widgets.base`."""
