@@ -1,0 +1,56 @@
+"""The workbook's performance table: ``make bench`` (``python -m benchmarks``).
+
+Each ``bench_*.py`` module has ``run() -> list[Row]``. Figures are measured on
+the machine that runs the command and reported, never asserted in the tests.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import asdict, dataclass
+
+
+@dataclass
+class Row:
+    group: str
+    name: str
+    value: float
+    unit: str
+    budget: str = ""  # the target from design.md, as text
+    ok: bool | None = None  # whether the value meets the budget (None: no budget)
+    note: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def latency_ms(action, n: int = 60, warmup: int = 3) -> tuple[float, float]:
+    """Median and worst wall time of ``action()`` over ``n`` calls, in ms."""
+    for _ in range(warmup):
+        action()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        action()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples), max(samples)
+
+
+def widget_step_rows(group: str, widget, n: int = 60) -> list[Row]:
+    """Step latency of a step-through widget: state update + full redraw.
+
+    ``fig.canvas.draw()`` rasterizes the figure as ipympl does before it sends
+    the image to the browser, so the figure is the real per-step cost.
+    """
+
+    def one_step():
+        if widget.index >= widget.last_index:
+            widget.reset()
+        widget.step_button.click()
+        widget.fig.canvas.draw()
+
+    median, worst = latency_ms(one_step, n=n)
+    return [
+        Row(group, "widget step, median", median, "ms", "<= 50 ms", median <= 50),
+        Row(group, "widget step, worst", worst, "ms", "<= 150 ms", worst <= 150, f"over {n} steps"),
+    ]

@@ -1,0 +1,130 @@
+"""The check framework: every kind of student answer gets the right verdict and message."""
+import numpy as np
+import pytest
+
+from coursekit import checks
+from coursekit.checks import NOT_ATTEMPTED, PASSED, WRONG, ERROR
+
+
+def reference(x):
+    return 2.0 * x + 1.0
+
+
+def make_cases(seed=0):
+    return checks.random_cases(lambda rng, size: (rng.normal(size=size),), n=10, seed=seed)
+
+
+def run(student, **kw):
+    return checks.check_function(student, reference, make_cases(), name="double_plus_one", points=2, **kw)
+
+
+def test_correct_function_passes(capsys):
+    result = run(lambda x: x * 2 + 1)
+    assert result.passed and result.status == PASSED
+    assert result.points == 2 and result.max_points == 2
+    assert "passed all 10 tests" in capsys.readouterr().out
+
+
+def test_not_attempted(capsys):
+    def stub(x):
+        raise NotImplementedError()
+
+    result = run(stub)
+    assert result.status == NOT_ATTEMPTED and not result.passed and result.points == 0
+    out = capsys.readouterr().out
+    assert "not attempted yet" in out and "NotImplementedError" in out
+
+
+def test_wrong_answer_reports_smallest_failing_input(capsys):
+    # wrong only for inputs with more than 3 elements: the reported case must be the smallest of those
+    result = run(lambda x: 2 * x + 1 if x.size <= 3 else 2 * x)
+    assert result.status == WRONG and result.points == 0
+    assert result.failing_input.size == 4
+    out = capsys.readouterr().out
+    assert "Smallest failing input" in out and "expected:" in out and "got:" in out
+
+
+def test_hint_is_shown(capsys):
+    run(lambda x: x, hint="multiply first, then add")
+    assert "Hint: multiply first, then add" in capsys.readouterr().out
+
+
+def test_nan_is_reported_as_such():
+    result = run(lambda x: np.full_like(x, np.nan), verbose=False)
+    assert result.status == WRONG and "NaN" in result.message
+
+
+def test_wrong_shape_is_reported_as_such():
+    result = run(lambda x: (2 * x + 1).reshape(-1, 1), verbose=False)
+    assert result.status == WRONG
+    assert "wrong shape" in result.message and "(1,)" in result.message and "(1, 1)" in result.message
+
+
+def test_exception_in_student_code_is_feedback_not_a_crash():
+    def buggy(x):
+        return x @ np.ones((7, 7))  # shapes do not match
+
+    result = run(buggy, verbose=False)
+    assert result.status == ERROR and not result.passed
+    assert "your function raised ValueError" in result.message
+
+
+def test_returning_none_names_the_missing_return():
+    def forgot_return(x):
+        2 * x + 1
+
+    result = run(forgot_return, verbose=False)
+    assert result.status == WRONG and "return" in result.message
+
+
+def test_non_callable_answer():
+    result = run(42, verbose=False)
+    assert result.status == ERROR and "expected a function" in result.message
+
+
+def test_student_cannot_change_the_reference_input():
+    def mutating(x):
+        out = 2 * x + 1
+        x[:] = 0  # would corrupt the reference if inputs were shared
+        return out
+
+    assert run(mutating, verbose=False).passed
+
+
+def test_torch_tensor_answer_is_accepted():
+    torch = pytest.importorskip("torch")
+    assert run(lambda x: torch.from_numpy(2 * x + 1), verbose=False).passed
+
+
+def test_tuple_results_are_compared_elementwise():
+    ref = lambda a: (a.sum(), a.max())  # noqa: E731
+    cases = make_cases()
+    assert checks.check_function(lambda a: (a.sum(), a.max()), ref, cases, name="t", verbose=False).passed
+    bad = checks.check_function(lambda a: (a.sum(), a.min()), ref, cases, name="t", verbose=False)
+    assert bad.status == WRONG and "returned value #2" in bad.message
+
+
+@pytest.mark.parametrize("given", [{2, 3}, {3, 2}, frozenset({2, 3})])
+def test_quiz_set_answers_ignore_order(given):
+    digest = checks.answer_digest({2, 3})
+    assert checks.check_answer(lambda: given, digest, name="q", verbose=False).passed
+
+
+def test_quiz_answers():
+    digest = checks.answer_digest((1, 1, 1))
+    assert checks.check_answer(lambda: (1, 1, 1), digest, name="q", verbose=False).passed
+    assert checks.check_answer(lambda: (1.0, 1.0, 1.0), digest, name="q", verbose=False).passed
+    wrong = checks.check_answer(lambda: (-1, 1, 1), digest, name="q", verbose=False, hint="think of x0")
+    assert wrong.status == WRONG and "Hint: think of x0" in wrong.message
+
+    def stub():
+        raise NotImplementedError()
+
+    assert checks.check_answer(stub, digest, name="q", verbose=False).status == NOT_ATTEMPTED
+    assert checks.check_answer(lambda: None, digest, name="q", verbose=False).status == WRONG
+    assert checks.check_answer(lambda: 1 / 0, digest, name="q", verbose=False).status == ERROR
+    assert checks.check_answer(lambda: " Free ", checks.answer_digest("free"), name="q", verbose=False).passed
+
+
+def test_digest_does_not_contain_the_answer():
+    assert "free" not in checks.answer_digest("free")
