@@ -1,0 +1,483 @@
+"""The PLA stepper: watch the perceptron learning algorithm (感知器學習演算法) work, one update at a time.
+
+What you see on the left, for the step ``t`` you are on:
+
+* the data: ``o`` for y = +1, ``x`` for y = -1; the side of the plane that
+  w calls +1 is shaded blue, the side it calls -1 is shaded red;
+* a ring around the mistake PLA picked at this step (point ``n``);
+* the dashed line: the boundary ``w_t^T x = 0`` *before* the update, and the
+  solid line: the boundary after it, ``w_{t+1} = w_t + y_n x_n``;
+* three arrows for that update, using the (w1, w2) part of each vector
+  (w0, the bias, moves the line but has no direction in the plane):
+  ``w_t`` (grey), ``y_n x_n`` (orange, drawn from the tip of w_t) and
+  ``w_{t+1}`` (blue). The blue arrow is the sum of the other two: that *is*
+  the PLA update. When w grows long, all three arrows are scaled by the same
+  factor so that they fit (the title says so);
+* in "pocket" mode, the green line is the pocket weights ŵ: the best w seen
+  so far (fewest mistakes on all the data), which is what the pocket
+  algorithm returns.
+
+The credit-approval data (age in years, salary in thousands) is standardized
+before PLA sees it, z = (x - mean) / std, and is drawn in z: the bottom and
+left axes are z, the top and right axes the original units.
+
+On the right: how many points each w_t gets wrong (PLA's count jumps up and
+down; pocket's best-so-far count never goes up), with a red dot at the
+current step. PLA itself never counts these; the widget counts them for you.
+
+Controls: Back / Step / Play / Reset move through the updates; the dataset
+chooser, PLA / pocket and naive / random cycle rebuild the run; click on the
+left plot to add a point with the label chosen under "click adds" (the run is
+recomputed from t = 0). Try adding a point that makes the data inseparable:
+PLA then never halts and stops at its update limit, while pocket still keeps
+a good line.
+
+The widget has no algorithm of its own: every number it shows comes from
+:func:`coursekit.perceptron.perceptron_trace`.
+"""
+from __future__ import annotations
+
+import html
+
+import ipywidgets as W
+import numpy as np
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrow, Patch, Polygon
+
+from coursekit import perceptron as P
+from coursekit.widgets.base import StepWidget
+
+DATASETS = ("separable", "noisy", "credit approval")
+GIVEN = "your data"  # the dropdown entry for data passed in as X=, y=
+ALGORITHMS = ("pla", "pocket")
+CYCLES = ("naive", "random")
+
+# colours, chosen to stay apart for the common kinds of colour blindness
+POS, NEG = "tab:blue", "tab:red"
+BEFORE, UPDATE, AFTER, POCKET = "0.45", "tab:orange", "tab:blue", "tab:green"
+
+
+def _as_data(X, y):
+    """Check raw 2-D data given by the user: X of shape (N, 2), y in {-1, +1}."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"X must have shape (N, 2) (two features to draw in the plane), got {X.shape}")
+    y = np.asarray(y)
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y must have shape ({X.shape[0]},) to match X, got {y.shape}")
+    if not np.all(np.isin(y, (-1, 1))):
+        raise ValueError("labels y must be +1 or -1")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X must contain finite numbers")
+    return X, y.astype(int)
+
+
+def line_segment(w, limits):
+    """The part of the line w0 + w1 x1 + w2 x2 = 0 inside the box ``limits``
+    = (x1min, x1max, x2min, x2max), as two lists (x1s, x2s); empty when w has
+    no direction (w1 = w2 = 0: then there is no line)."""
+    w0, w1, w2 = (float(v) for v in w)
+    a, b, c, d = limits
+    if abs(w1) < 1e-12 and abs(w2) < 1e-12:
+        return [], []
+    if abs(w2) >= abs(w1):  # the steeper of the two parametrizations is the stable one
+        x1 = np.array([a, b])
+        return list(x1), list(-(w0 + w1 * x1) / w2)
+    x2 = np.array([c, d])
+    return list(-(w0 + w2 * x2) / w1), list(x2)
+
+
+def half_plane(w, limits, sign):
+    """The polygon of the box ``limits`` where sign(w^T x) == sign (+1 or -1):
+    the box clipped by one half-plane (one step of Sutherland-Hodgman).
+    Returns an (k, 2) array, possibly empty."""
+    a, b, c, d = limits
+    box = np.array([[a, c], [b, c], [b, d], [a, d]])
+    f = sign * (w[0] + box @ np.asarray(w[1:], dtype=float))
+    out = []
+    for i in range(4):
+        p, q, fp, fq = box[i], box[(i + 1) % 4], f[i], f[(i + 1) % 4]
+        if fp > 0:
+            out.append(p)
+        if (fp > 0) != (fq > 0) and fp != fq:
+            out.append(p + (q - p) * fp / (fp - fq))  # where the edge crosses the line
+    return np.array(out) if out else np.empty((0, 2))
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _sub(t: int) -> str:
+    return str(t).translate(_SUBSCRIPTS)
+
+
+def _fmt(v) -> str:
+    return "(" + ", ".join(f"{x:+.2f}" for x in np.asarray(v, dtype=float)) + ")"
+
+
+class PLAStepper(StepWidget):
+    """Step through cyclic PLA (or the pocket algorithm) on 2-D data.
+
+    ``PLAStepper(dataset="separable", algorithm="pla", cycle="naive", seed=0,
+    max_updates=200)``; or ``PLAStepper(X=X, y=y)`` to show your own 2-D data
+    (X of shape (N, 2), y in {-1, +1}). ``seed`` picks both the data set and
+    the random cycle.
+    """
+
+    def __init__(self, dataset: str = "separable", algorithm: str = "pla", cycle: str = "naive",
+                 seed: int = 0, max_updates: int = 200, *, X=None, y=None, n: int = 40):
+        if (X is None) != (y is None):
+            raise ValueError("give both X and y (or neither)")
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+        if cycle not in CYCLES:
+            raise ValueError(f"cycle must be one of {CYCLES}, got {cycle!r}")
+        if int(max_updates) != max_updates or max_updates < 1:
+            raise ValueError(f"max_updates must be a positive integer, got {max_updates!r}")
+        self.seed, self.max_updates, self.n_points = int(seed), int(max_updates), int(n)
+        self._given = _as_data(X, y) if X is not None else None
+        options = list(DATASETS) + ([GIVEN] if self._given is not None else [])
+        if X is not None:
+            dataset = GIVEN
+        elif dataset == "credit":
+            dataset = "credit approval"
+        if dataset not in options:
+            raise ValueError(f"dataset must be one of {tuple(options)}, got {dataset!r}")
+
+        super().__init__(figsize=(9.0, 4.6))
+        self.dataset_dropdown = W.Dropdown(options=options, value=dataset, description="data",
+                                           layout=W.Layout(width="230px"))
+        self.algorithm_toggle = W.ToggleButtons(options=[("PLA", "pla"), ("pocket", "pocket")],
+                                                value=algorithm, description="algorithm",
+                                                style={"button_width": "70px"})
+        self.cycle_toggle = W.ToggleButtons(options=[("naive", "naive"), ("random", "random")], value=cycle,
+                                            description="cycle", style={"button_width": "70px"})
+        self.label_toggle = W.ToggleButtons(options=[("+1 (o)", 1), ("-1 (x)", -1)], value=1,
+                                            description="click adds", style={"button_width": "70px"})
+        self.extra = [W.HBox([self.dataset_dropdown, self.algorithm_toggle, self.cycle_toggle]),
+                      W.HBox([self.label_toggle,
+                              W.HTML("&nbsp; click on the left plot to add a point with this label")])]
+        self._build_figure()
+        self.dataset_dropdown.observe(lambda _: self._load_dataset(), names="value")
+        self.cycle_toggle.observe(lambda _: self._recompute(keep_index=False), names="value")
+        self.algorithm_toggle.observe(lambda _: self._on_algorithm(), names="value")
+        self._click_id = self.fig.canvas.mpl_connect("button_press_event", self._on_click)
+        self._load_dataset()
+
+    # ---- what the controls say -------------------------------------------------
+    @property
+    def dataset(self) -> str:
+        return self.dataset_dropdown.value
+
+    @property
+    def algorithm(self) -> str:
+        return self.algorithm_toggle.value
+
+    @property
+    def cycle(self) -> str:
+        return self.cycle_toggle.value
+
+    # ---- the figure: every artist is made once, then moved ---------------------
+    def _build_figure(self) -> None:
+        gs = self.fig.add_gridspec(1, 2, width_ratios=[1.25, 1.0])
+        ax = self.ax = self.fig.add_subplot(gs[0, 0])
+        self.mistake_ax = self.fig.add_subplot(gs[0, 1])
+        ax.set_aspect("equal", adjustable="box")  # so w really looks perpendicular to its line
+        self.positive_region = ax.add_patch(Polygon(np.empty((0, 2)), closed=True, color=POS, alpha=0.08, lw=0))
+        self.negative_region = ax.add_patch(Polygon(np.empty((0, 2)), closed=True, color=NEG, alpha=0.08, lw=0))
+        self.positive_points = ax.scatter([], [], marker="o", facecolors="none", edgecolors=POS, s=36, zorder=3)
+        self.negative_points = ax.scatter([], [], marker="x", color=NEG, s=36, zorder=3)
+        self.highlight = ax.scatter([], [], marker="o", s=260, facecolors="none", edgecolors="black",
+                                    linewidths=2.0, zorder=4)
+        self.previous_boundary_line, = ax.plot([], [], ls="--", color=BEFORE, lw=1.5, zorder=2)
+        self.boundary_line, = ax.plot([], [], ls="-", color=AFTER, lw=2.0, zorder=2)
+        self.pocket_line, = ax.plot([], [], ls="-", color=POCKET, lw=2.5, alpha=0.85, zorder=2)
+        arrow = dict(x=0.0, y=0.0, dx=0.0, dy=0.0, length_includes_head=True, zorder=5)
+        self.w_before_arrow = ax.add_patch(FancyArrow(**arrow, color=BEFORE))
+        self.update_arrow = ax.add_patch(FancyArrow(**arrow, color=UPDATE))
+        self.w_arrow = ax.add_patch(FancyArrow(**arrow, color=AFTER))
+        self.w_text = ax.title
+        self._secondary: list = []
+        self._legend_artist = None
+
+        m = self.mistake_ax
+        self.mistake_curve, = m.plot([], [], "-o", color=AFTER, ms=2.5, lw=1.2, label="mistakes of $w_t$")
+        self.pocket_curve, = m.plot([], [], drawstyle="steps-post", color=POCKET, lw=2.0,
+                                    label="pocket: fewest so far")
+        self.current_marker, = m.plot([], [], "o", color=NEG, ms=8, zorder=5, label="this step")
+        m.set_xlabel("update $t$")
+        m.set_ylabel("points misclassified")
+        m.grid(alpha=0.3)
+
+        # Blitting: the artists that change from step to step are "animated": a
+        # full draw leaves them out, saves the rest (axes, ticks, legends, the
+        # mistake curves) as a background image, then draws them on top; a step
+        # restores that background and redraws only these few artists.
+        self._dynamic = [self.positive_region, self.negative_region, self.previous_boundary_line,
+                         self.boundary_line, self.pocket_line, self.positive_points, self.negative_points,
+                         self.w_before_arrow, self.update_arrow, self.w_arrow, self.highlight, self.w_text,
+                         self.current_marker]
+        for artist in self._dynamic:
+            artist.set_animated(True)
+        self._background, self._background_size = None, None
+        self.fig.canvas.mpl_connect("draw_event", self._on_draw)
+
+    def _legend(self) -> None:
+        handles = [Line2D([], [], ls="", marker="o", mfc="none", color=POS, label="$y=+1$"),
+                   Line2D([], [], ls="", marker="x", color=NEG, label="$y=-1$"),
+                   Line2D([], [], ls="", marker="o", ms=12, mfc="none", mec="black", mew=2,
+                          label="mistake picked"),
+                   Line2D([], [], ls="--", color=BEFORE, label="line of $w_t$ (before)"),
+                   Line2D([], [], ls="-", color=AFTER, lw=2, label="line of $w_{t+1}$ (after)"),
+                   Patch(color=BEFORE, label="$w_t$"), Patch(color=UPDATE, label="$y_n x_n$"),
+                   Patch(color=AFTER, label="$w_{t+1}$")]
+        if self.algorithm == "pocket":
+            handles.insert(5, Line2D([], [], color=POCKET, lw=2.5, label="pocket $\\hat w$"))
+        if self._legend_artist is not None:
+            self._legend_artist.remove()
+        # below the plots, where it never covers a point or the credit data's second axes
+        self._legend_artist = self.fig.legend(handles=handles, loc="outside lower center", ncols=5,
+                                              fontsize=8, frameon=False)
+        self.mistake_ax.legend(loc="upper right", fontsize=8)
+
+    # ---- data ---------------------------------------------------------------------
+    def _raw_dataset(self, name):
+        from coursekit import datasets  # imported here: the widget module loads without it
+
+        if name == "separable":
+            return datasets.linearly_separable(n=self.n_points, margin=0.1, seed=self.seed)[:2]
+        if name == "noisy":
+            return datasets.noisy_separable(n=self.n_points, margin=0.1, noise=0.1, seed=self.seed)
+        if name == "credit approval":
+            return datasets.credit_approval(n=self.n_points, seed=self.seed)
+        return self._given
+
+    def _load_dataset(self) -> None:
+        """Load the chosen data set, fix its axis limits, draw it, run PLA on it."""
+        X, y = _as_data(*self._raw_dataset(self.dataset))
+        for sec in self._secondary:
+            sec.remove()
+        self._secondary = []
+        if self.dataset == "credit approval":
+            # Age is in years (20-70) and salary in thousands (tens to hundreds) while
+            # x_0 = 1: on raw numbers every update moves w_0 by only 1 and PLA needs
+            # thousands of updates. So the algorithm gets standardized features
+            # z = (x - mean) / std, and we *draw* in z too, because only there is the
+            # arrow w perpendicular to its line; the top and right axes give the
+            # original units. Clicked points are in z (fixed mean/std, so adding a
+            # point moves no other point).
+            from coursekit import datasets
+
+            self.feature_mean, self.feature_scale = X.mean(axis=0), X.std(axis=0)
+            X = (X - self.feature_mean) / self.feature_scale
+            names = tuple(getattr(datasets, "CREDIT_FEATURES", ("age (years)", "salary (thousands)")))
+            self.feature_names = tuple(f"{name.split(' (')[0]}, standardized" for name in names)
+            mu, sd = self.feature_mean, self.feature_scale
+            top = self.ax.secondary_xaxis("top", functions=(lambda z: mu[0] + sd[0] * z,
+                                                            lambda v: (v - mu[0]) / sd[0]))
+            right = self.ax.secondary_yaxis("right", functions=(lambda z: mu[1] + sd[1] * z,
+                                                                lambda v: (v - mu[1]) / sd[1]))
+            top.set_xlabel(names[0], fontsize=9)
+            right.set_ylabel(names[1], fontsize=9)
+            self._secondary = [top, right]
+        else:
+            self.feature_mean, self.feature_scale = np.zeros(2), np.ones(2)
+            self.feature_names = ("$x_1$", "$x_2$")
+        self.X, self.y = X, y
+        self.ax.set_xlabel(self.feature_names[0])
+        self.ax.set_ylabel(self.feature_names[1])
+        self._fit_limits()
+        self._recompute(keep_index=False)
+
+    def _fit_limits(self) -> None:
+        """Limits: the data and the origin (arrows start there), padded, then fixed,
+        so nothing jumps while stepping."""
+        lo = np.minimum(self.X.min(axis=0), 0.0)
+        hi = np.maximum(self.X.max(axis=0), 0.0)
+        pad = 0.12 * np.maximum(hi - lo, 1e-9)
+        self.limits = (lo[0] - pad[0], hi[0] + pad[0], lo[1] - pad[1], hi[1] + pad[1])
+        self.ax.set_xlim(*self.limits[:2])
+        self.ax.set_ylim(*self.limits[2:])
+        span = min(self.limits[1] - self.limits[0], self.limits[3] - self.limits[2])
+        self._arrow_style = dict(width=0.008 * span, head_width=0.035 * span, head_length=0.05 * span)
+
+    @property
+    def X_raw(self) -> np.ndarray:
+        """The data in its original units (differs from ``X`` for credit approval only)."""
+        return self.feature_mean + self.feature_scale * self.X
+
+    def _draw_points(self) -> None:
+        self.positive_points.set_offsets(self.X[self.y == 1].reshape(-1, 2))
+        self.negative_points.set_offsets(self.X[self.y == -1].reshape(-1, 2))
+
+    def _recompute(self, keep_index: bool) -> None:
+        """Run the reference PLA on the current data and show the new trace."""
+        index = self.index if keep_index else 0
+        self._background = None  # the static part changes: the next draw must be a full one
+        trace = list(P.perceptron_trace(P.add_bias(self.X), self.y, cycle=self.cycle, seed=self.seed,
+                                        max_updates=self.max_updates))
+        self._draw_points()
+        self._legend()
+        pocket = self.algorithm == "pocket"
+        self.pocket_line.set_visible(pocket)
+        self.pocket_curve.set_visible(pocket)
+        t = np.array([s.t for s in trace])
+        m = self.mistake_ax
+        self.mistake_curve.set_data(t, [s.mistakes for s in trace])
+        self.pocket_curve.set_data(t, [s.pocket_mistakes for s in trace])
+        m.set_xlim(-0.5, max(t[-1], 1) + 0.5)
+        m.set_ylim(-0.5, max(max(s.mistakes for s in trace), 1) * 1.08 + 0.5)
+        m.set_title(f"mistakes on all N = {len(self.y)} points", fontsize=10)
+        self.set_trace(trace, index)
+        self._freeze_layout()
+
+    def _freeze_layout(self) -> None:
+        """Lay the figure out once for this run, then keep that layout.
+
+        Constrained layout re-measures every tick label and legend entry on each
+        draw, about half the cost of a step; nothing that changes while stepping
+        changes the layout (fixed limits, a title of fixed height), so we compute
+        it here, on a rebuild, and then turn the engine off.
+        """
+        self.fig.set_layout_engine("constrained")
+        self.fig.get_layout_engine().execute(self.fig)
+        self.fig.set_layout_engine("none")
+
+    # ---- drawing: full draws and blitted steps ------------------------------------
+    def _on_draw(self, event) -> None:
+        """After each full draw: keep the static background, add the dynamic artists."""
+        canvas = self.fig.canvas
+        if canvas.is_saving():
+            return  # savefig draws animated artists itself
+        self._background = canvas.copy_from_bbox(self.fig.bbox)
+        self._background_size = tuple(self.fig.bbox.size)
+        self._draw_dynamic()
+        self._send_full_image()
+
+    def _send_full_image(self) -> None:
+        # ipympl sends "diff" images (only the changed pixels) and the browser keeps
+        # one <img> for them: an image that arrives while the previous one is still
+        # loading replaces it, and a lost diff leaves ghosts of an earlier step on
+        # the plot. Blitted steps arrive unthrottled (e.g. quick clicks on Step), so
+        # this widget always sends whole images: a lost one is then harmless.
+        if hasattr(self.fig.canvas, "_force_full"):
+            self.fig.canvas._force_full = True
+
+    def _draw_dynamic(self) -> None:
+        for artist in self._dynamic:
+            if artist.get_visible():
+                self.fig.draw_artist(artist)
+
+    def show(self, index: int) -> None:
+        """Draw ``trace[index]`` (as the base class does), by blitting when we can."""
+        if not self.trace:
+            return
+        self.render(self.trace[index])
+        self.step_label.value = self.describe_step(index)
+        self.back_button.disabled = index == 0
+        self.step_button.disabled = index >= self.last_index
+        canvas = self.fig.canvas
+        if self._background is None or self._background_size != tuple(self.fig.bbox.size):
+            # no background yet, or a stale one (new data, or the front-end changed the
+            # figure's pixel size): ask for a full draw, which saves a fresh background
+            canvas.draw_idle()
+            return
+        canvas.restore_region(self._background)
+        self._draw_dynamic()
+        self._send_full_image()
+        canvas.blit(self.fig.bbox)
+
+    def _on_algorithm(self) -> None:
+        # PLA and pocket visit the same w_t (pocket only also remembers the best one),
+        # so the run is recomputed but we stay on the same step.
+        self._recompute(keep_index=True)
+
+    # ---- clicks -------------------------------------------------------------------
+    def _on_click(self, event) -> None:
+        if event.inaxes is not self.ax or event.xdata is None or event.ydata is None:
+            return  # a click on the mistakes plot, the legend or outside: nothing to add
+        if getattr(event, "button", 1) not in (1, None):
+            return  # left button only
+        self.add_point(event.xdata, event.ydata, self.label_toggle.value)
+
+    def add_point(self, x1: float, x2: float, label: int) -> None:
+        """Add the point (x1, x2) (in the plotted coordinates) with label +1 or -1,
+        recompute PLA and go back to t = 0."""
+        if label not in (1, -1):
+            raise ValueError(f"label must be +1 or -1, got {label!r}")
+        point = np.array([[float(x1), float(x2)]])
+        if not np.all(np.isfinite(point)):
+            raise ValueError("the new point must have finite coordinates")
+        self.X = np.vstack([self.X, point])
+        self.y = np.append(self.y, int(label))
+        a, b, c, d = self.limits
+        if not (a <= x1 <= b and c <= x2 <= d):
+            self._fit_limits()  # only a point given in code can land outside the plot
+        self._recompute(keep_index=False)
+        self.message.value = (f"added point #{len(self.y) - 1} at ({x1:.2f}, {x2:.2f}) with y = {label:+d}; "
+                              f"PLA was run again on the {len(self.y)} points: back to t = 0. "
+                              f"The new run has {self.trace[-1].t} updates.")
+
+    # ---- drawing one state --------------------------------------------------------
+    def _set_arrow(self, arrow, start, vector) -> None:
+        length = float(np.hypot(*vector))
+        arrow.set_visible(length > 1e-12)
+        if length > 1e-12:
+            arrow.set_data(x=start[0], y=start[1], dx=vector[0], dy=vector[1], **self._arrow_style)
+
+    def render(self, state: P.PerceptronState) -> None:
+        picked = state.n is not None and not state.halted
+        w_before = state.w_before if picked else state.w
+        update = state.update if picked else np.zeros_like(state.w)
+
+        self.highlight.set_offsets(self.X[[state.n]] if picked else np.empty((0, 2)))
+        self.boundary_line.set_data(*line_segment(state.w, self.limits))
+        self.previous_boundary_line.set_data(*(line_segment(w_before, self.limits) if picked else ([], [])))
+        self.positive_region.set_xy(half_plane(state.w, self.limits, +1))
+        self.negative_region.set_xy(half_plane(state.w, self.limits, -1))
+        if self.algorithm == "pocket":
+            self.pocket_line.set_data(*line_segment(state.pocket_w, self.limits))
+
+        # one common scale for the three arrows keeps w_t + y x = w_{t+1} visible
+        reach = 0.45 * min(self.limits[1] - self.limits[0], self.limits[3] - self.limits[2])
+        longest = max(np.hypot(*w_before[1:]), np.hypot(*state.w[1:]), 1e-12)
+        self.arrow_scale = min(1.0, reach / longest)
+        s = self.arrow_scale
+        self._set_arrow(self.w_before_arrow, (0.0, 0.0), s * w_before[1:] if picked else (0.0, 0.0))
+        self._set_arrow(self.update_arrow, s * w_before[1:], s * update[1:])
+        self._set_arrow(self.w_arrow, (0.0, 0.0), s * state.w[1:])
+
+        # plain text, no $math$: mathtext would be parsed anew at every step
+        title = f"w{_sub(state.t)} = {_fmt(state.w)}"
+        if s < 1.0:
+            title += f"   (arrows ×{s:.2g})"
+        if self.algorithm == "pocket":
+            title += f"\npocket ŵ = {_fmt(state.pocket_w)}: {state.pocket_mistakes} mistakes"
+        self.w_text.set_text(title)
+
+        self.current_marker.set_data([state.t], [state.mistakes])
+        self.message.value = self.describe_state(state)
+
+    def describe_state(self, state: P.PerceptronState) -> str:
+        """The status line: what happened at this step, in words."""
+        pocket = ""
+        if self.algorithm == "pocket":
+            pocket = f" The pocket holds ŵ with {state.pocket_mistakes} mistake(s)."
+        if state.halted and state.converged:
+            text = (f"halted: no mistakes in a full cycle, after {state.t} updates; "
+                    f"w_PLA = {_fmt(state.w)} separates the data.{pocket}")
+        elif state.halted:
+            text = (f"stopped at the update limit ({self.max_updates} updates) with {state.mistakes} "
+                    f"mistake(s) left (not separable?).{pocket}")
+        elif state.n is None:
+            text = (f"t = 0: w = {_fmt(state.w)}. With w = 0, sign(wᵀx) = 0 for every point, "
+                    f"so all {len(self.y)} points are mistakes. Press Step.")
+        else:
+            n, y_n = state.n, int(self.y[state.n])
+            score = float(state.w_before @ P.add_bias(self.X[[n]])[0])
+            text = (f"t = {state.t}: point #{n} was misclassified (y = {y_n:+d}, w·x = {score:+.2f}); "
+                    f"w ← w + y x = {_fmt(state.w)}; now {state.mistakes} mistake(s).{pocket}")
+        return html.escape(text)
+
+    def describe_step(self, index: int) -> str:
+        return f"<b>step {index} / {self.last_index}</b> &nbsp; {self.algorithm.upper()}, {self.cycle} cycle"
