@@ -7,8 +7,11 @@ The widget holds no algorithm of its own; it shows ``trace[index]``.
 * ``Back`` / ``Step`` / ``Play`` / ``Reset`` move ``index``. ``Play`` is an
   ``ipywidgets.Play``: the browser ticks, the kernel draws one step per tick,
   so playing never blocks the kernel.
-* Figures are ipympl canvases updated in place (artists get new data, then
-  ``draw_idle``), so they stay interactive: clicks reach ``on_click``.
+* Figures are ipympl canvases updated in place: the artists that move from
+  step to step are registered with :meth:`StepWidget.set_dynamic`; a full draw
+  saves everything else as a background image, and a step restores that image
+  and redraws only the moving artists (blitting). Figures stay interactive:
+  clicks reach the widget's handlers.
 * Everything shown is readable from Python (``index``, ``state``, the
   artists), which is how the tests drive a widget without a browser.
 """
@@ -64,6 +67,10 @@ class StepWidget:
                                          self.step_label]
         self.extra: list[W.Widget] = []
         self._box: W.Widget | None = None
+        self._dynamic: list = []
+        self._background = None
+        self._background_size = None
+        self.fig.canvas.mpl_connect("draw_event", self._on_draw)
         if trace:
             self.set_trace(trace)
 
@@ -119,7 +126,67 @@ class StepWidget:
         self.step_label.value = self.describe_step(index)
         self.back_button.disabled = index == 0
         self.step_button.disabled = index >= self.last_index
-        self.fig.canvas.draw_idle()
+        self.redraw()
+
+    # ---- drawing: full draws and blitted steps ------------------------------------
+    def set_dynamic(self, artists) -> None:
+        """Declare the artists that change from step to step (they are drawn by
+        blitting over a saved background) and forget the old background."""
+        self._dynamic = list(artists)
+        for artist in self._dynamic:
+            artist.set_animated(True)
+        self.invalidate_background()
+
+    def invalidate_background(self) -> None:
+        """The static part changed (new data, new axes limits): the next draw is a full one."""
+        self._background = None
+
+    def freeze_layout(self) -> None:
+        """Lay the figure out once, then keep that layout.
+
+        Constrained layout re-measures every tick label on each draw, about half
+        the cost of a step; nothing that changes while stepping needs a new
+        layout, so call this after each rebuild of the static part.
+        """
+        self.fig.set_layout_engine("constrained")
+        self.fig.get_layout_engine().execute(self.fig)
+        self.fig.set_layout_engine("none")
+
+    def _on_draw(self, event) -> None:
+        """After each full draw: keep the static background, add the moving artists."""
+        canvas = self.fig.canvas
+        if canvas.is_saving() or not self._dynamic:
+            return  # savefig draws animated artists itself
+        self._background = canvas.copy_from_bbox(self.fig.bbox)
+        self._background_size = tuple(self.fig.bbox.size)
+        self._draw_dynamic()
+        self._send_full_image()
+
+    def _draw_dynamic(self) -> None:
+        for artist in self._dynamic:
+            if artist.get_visible():
+                self.fig.draw_artist(artist)
+
+    def _send_full_image(self) -> None:
+        # ipympl sends "diff" images (only the changed pixels) and the browser keeps
+        # one <img> for them: an image that arrives while the previous one is still
+        # loading replaces it, and a lost diff leaves ghosts of an earlier step on the
+        # plot. Blitted steps arrive unthrottled (quick clicks on Step, Play), so the
+        # widgets always send whole images: a lost one is then harmless.
+        if hasattr(self.fig.canvas, "_force_full"):
+            self.fig.canvas._force_full = True
+
+    def redraw(self) -> None:
+        """Blit the moving artists over the saved background, or ask for a full
+        draw when there is no background yet (or the figure's pixel size changed)."""
+        canvas = self.fig.canvas
+        if self._background is None or self._background_size != tuple(self.fig.bbox.size):
+            canvas.draw_idle()
+            return
+        canvas.restore_region(self._background)
+        self._draw_dynamic()
+        self._send_full_image()
+        canvas.blit(self.fig.bbox)
 
     def describe_step(self, index: int) -> str:
         return f"<b>step {index} / {self.last_index}</b>"

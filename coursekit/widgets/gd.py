@@ -63,7 +63,6 @@ class GDExplorer(StepWidget):
             control.observe(lambda _: self.recompute(), names="value")
         self.function_toggle.observe(lambda _: self._on_function(), names="value")
         self._click_id = self.fig.canvas.mpl_connect("button_press_event", self._on_press)
-        self._draw_id = None
         self._build_view()
         self.recompute()
 
@@ -143,48 +142,8 @@ class GDExplorer(StepWidget):
         # Blitting: the artists that change from step to step are "animated"; a full
         # draw paints the static rest (contours, axes, ticks) once, keeps it as a
         # background, and a step only restores it and redraws these few artists.
-        self._dynamic = [self.trajectory_line, self.current_point, self.status_text, self.loss_line,
-                         self.loss_point]
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._background = None
-        if self._draw_id is None:
-            self._draw_id = self.fig.canvas.mpl_connect("draw_event", self._on_draw)
-
-    def _freeze_layout(self) -> None:
-        """Lay out once per rebuild; stepping changes nothing that needs a new layout."""
-        self.fig.set_layout_engine("constrained")
-        self.fig.get_layout_engine().execute(self.fig)
-        self.fig.set_layout_engine("none")
-
-    # ---- drawing: full draws and blitted steps ----------------------------------------
-    def _on_draw(self, event) -> None:
-        """After each full draw: keep the static background, then add the moving artists."""
-        canvas = self.fig.canvas
-        if canvas.is_saving():
-            return
-        self._background = canvas.copy_from_bbox(self.fig.bbox)
-        self._draw_dynamic()
-
-    def _draw_dynamic(self) -> None:
-        for artist in self._dynamic:
-            self.fig.draw_artist(artist)
-
-    def show(self, index: int) -> None:
-        """Draw ``trace[index]`` as the base class does, but by blitting when a background exists."""
-        if not self.trace:
-            return
-        self.render(self.trace[index])
-        self.step_label.value = self.describe_step(index)
-        self.back_button.disabled = index == 0
-        self.step_button.disabled = index >= self.last_index
-        canvas = self.fig.canvas
-        if self._background is None:
-            canvas.draw_idle()
-            return
-        canvas.restore_region(self._background)
-        self._draw_dynamic()
-        canvas.blit(self.fig.bbox)
+        self.set_dynamic([self.trajectory_line, self.current_point, self.status_text, self.loss_line,
+                          self.loss_point])
 
     # ---- recomputing ----------------------------------------------------------------
     def recompute(self) -> None:
@@ -205,8 +164,8 @@ class GDExplorer(StepWidget):
         else:
             pad = 0.1 * max(high - low, 1.0)
             self.ax_loss.set_ylim(low - pad, high + pad)
-        self._freeze_layout()
-        self._background = None  # the loss axis changed: the next draw must be a full one
+        self.freeze_layout()
+        self.invalidate_background()  # the loss axis changed: the next draw must be a full one
         self.set_trace(trace, self.index)
 
     def _on_function(self) -> None:

@@ -213,14 +213,10 @@ class PLAStepper(StepWidget):
         # full draw leaves them out, saves the rest (axes, ticks, legends, the
         # mistake curves) as a background image, then draws them on top; a step
         # restores that background and redraws only these few artists.
-        self._dynamic = [self.positive_region, self.negative_region, self.previous_boundary_line,
-                         self.boundary_line, self.pocket_line, self.positive_points, self.negative_points,
-                         self.w_before_arrow, self.update_arrow, self.w_arrow, self.highlight, self.w_text,
-                         self.current_marker]
-        for artist in self._dynamic:
-            artist.set_animated(True)
-        self._background, self._background_size = None, None
-        self.fig.canvas.mpl_connect("draw_event", self._on_draw)
+        self.set_dynamic([self.positive_region, self.negative_region, self.previous_boundary_line,
+                          self.boundary_line, self.pocket_line, self.positive_points, self.negative_points,
+                          self.w_before_arrow, self.update_arrow, self.w_arrow, self.highlight, self.w_text,
+                          self.current_marker])
 
     def _legend(self) -> None:
         handles = [Line2D([], [], ls="", marker="o", mfc="none", color=POS, label="$y=+1$"),
@@ -313,7 +309,7 @@ class PLAStepper(StepWidget):
     def _recompute(self, keep_index: bool) -> None:
         """Run the reference PLA on the current data and show the new trace."""
         index = self.index if keep_index else 0
-        self._background = None  # the static part changes: the next draw must be a full one
+        self.invalidate_background()  # the static part changes: the next draw must be a full one
         trace = list(P.perceptron_trace(P.add_bias(self.X), self.y, cycle=self.cycle, seed=self.seed,
                                         max_updates=self.max_updates))
         self._draw_points()
@@ -329,63 +325,7 @@ class PLAStepper(StepWidget):
         m.set_ylim(-0.5, max(max(s.mistakes for s in trace), 1) * 1.08 + 0.5)
         m.set_title(f"mistakes on all N = {len(self.y)} points", fontsize=10)
         self.set_trace(trace, index)
-        self._freeze_layout()
-
-    def _freeze_layout(self) -> None:
-        """Lay the figure out once for this run, then keep that layout.
-
-        Constrained layout re-measures every tick label and legend entry on each
-        draw, about half the cost of a step; nothing that changes while stepping
-        changes the layout (fixed limits, a title of fixed height), so we compute
-        it here, on a rebuild, and then turn the engine off.
-        """
-        self.fig.set_layout_engine("constrained")
-        self.fig.get_layout_engine().execute(self.fig)
-        self.fig.set_layout_engine("none")
-
-    # ---- drawing: full draws and blitted steps ------------------------------------
-    def _on_draw(self, event) -> None:
-        """After each full draw: keep the static background, add the dynamic artists."""
-        canvas = self.fig.canvas
-        if canvas.is_saving():
-            return  # savefig draws animated artists itself
-        self._background = canvas.copy_from_bbox(self.fig.bbox)
-        self._background_size = tuple(self.fig.bbox.size)
-        self._draw_dynamic()
-        self._send_full_image()
-
-    def _send_full_image(self) -> None:
-        # ipympl sends "diff" images (only the changed pixels) and the browser keeps
-        # one <img> for them: an image that arrives while the previous one is still
-        # loading replaces it, and a lost diff leaves ghosts of an earlier step on
-        # the plot. Blitted steps arrive unthrottled (e.g. quick clicks on Step), so
-        # this widget always sends whole images: a lost one is then harmless.
-        if hasattr(self.fig.canvas, "_force_full"):
-            self.fig.canvas._force_full = True
-
-    def _draw_dynamic(self) -> None:
-        for artist in self._dynamic:
-            if artist.get_visible():
-                self.fig.draw_artist(artist)
-
-    def show(self, index: int) -> None:
-        """Draw ``trace[index]`` (as the base class does), by blitting when we can."""
-        if not self.trace:
-            return
-        self.render(self.trace[index])
-        self.step_label.value = self.describe_step(index)
-        self.back_button.disabled = index == 0
-        self.step_button.disabled = index >= self.last_index
-        canvas = self.fig.canvas
-        if self._background is None or self._background_size != tuple(self.fig.bbox.size):
-            # no background yet, or a stale one (new data, or the front-end changed the
-            # figure's pixel size): ask for a full draw, which saves a fresh background
-            canvas.draw_idle()
-            return
-        canvas.restore_region(self._background)
-        self._draw_dynamic()
-        self._send_full_image()
-        canvas.blit(self.fig.bbox)
+        self.freeze_layout()
 
     def _on_algorithm(self) -> None:
         # PLA and pocket visit the same w_t (pocket only also remembers the best one),
