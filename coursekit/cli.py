@@ -1,4 +1,4 @@
-"""The ``coursekit`` command."""
+"""The ``coursekit`` command: ``doctor``, and the instructor tools ``release``, ``validate``, ``grade``."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +9,37 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coursekit", description="The deep-learning workbook's command line.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("doctor", help="check versions, CPU/GPU and the widget front-end")
+
+    rel = sub.add_parser("release", help="write the student versions of source notebooks")
+    rel.add_argument("sources", nargs="+", metavar="SRC", help="source notebooks (or folders of them)")
+    rel.add_argument("--out", required=True, metavar="DIR", help="folder for the student versions")
+
+    val = sub.add_parser("validate", help="run your notebook as the grader will and show what it would score")
+    val.add_argument("notebook", metavar="NOTEBOOK")
+    _limit_options(val)
+
+    gra = sub.add_parser("grade", help="grade a class's submissions")
+    gra.add_argument("--source", required=True, metavar="DIR", help="folder of the source notebooks (with solutions)")
+    gra.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                     help="one per student: a notebook named by student id, or a folder named by student id")
+    gra.add_argument("--out", required=True, metavar="DIR", help="folder for grades.csv, grades.json, feedback/")
+    gra.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="grade N submissions at once")
+    gra.add_argument("--seed", type=int, default=None,
+                     help="seed of the grader's re-run of the checks (default: a new random one, saved in grades.json)")
+    _limit_options(gra)
     return parser
+
+
+def _limit_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cell-timeout", type=float, default=60, metavar="S", help="seconds per cell (default 60)")
+    p.add_argument("--timeout", type=float, default=300, metavar="S", help="seconds per notebook (default 300)")
+    p.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit of the kernel (default 2048)")
+
+
+def _limits(args):
+    from .grading import Limits
+
+    return Limits(cell_timeout=args.cell_timeout, total_timeout=args.timeout, memory_mb=args.memory)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +49,27 @@ def main(argv: list[str] | None = None) -> int:
 
         findings = doctor()
         return 0 if all(f.ok for f in findings) else 1
+    from . import grading
+
+    if args.command == "release":
+        try:
+            written = grading.release(args.sources, args.out)
+        except grading.ReleaseError as err:
+            print(f"coursekit release: {err}", file=sys.stderr)
+            return 1
+        for path in written:
+            print(f"released {path}")
+        return 0
+    if args.command == "validate":
+        result = grading.validate(args.notebook, limits=_limits(args))
+        return 0 if result.status != "invalid" else 1
+    if args.command == "grade":
+        try:
+            grading.grade(args.source, args.submissions, args.out, jobs=args.jobs, limits=_limits(args), seed=args.seed)
+        except (ValueError, grading.ReleaseError) as err:
+            print(f"coursekit grade: {err}", file=sys.stderr)
+            return 1
+        return 0
     return 2
 
 

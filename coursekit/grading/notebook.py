@@ -1,0 +1,276 @@
+"""nbgrader-style cells: metadata, markers, checksums, and the student version.
+
+A source notebook marks its exercises the way nbgrader does:
+
+* an *answer* (solution) cell has ``metadata.nbgrader.solution = true`` and
+  its answer between ``### BEGIN SOLUTION`` and ``### END SOLUTION``;
+* a *test* (grade) cell has ``grade = true``, ``locked = true`` and
+  ``points``; lines between ``### BEGIN HIDDEN TESTS`` and
+  ``### END HIDDEN TESTS`` are kept by the grader and removed for students;
+* any other cell may be ``locked`` (read-only teaching code).
+
+:func:`release_notebook` makes the student version and refuses a source
+notebook whose markers or metadata are inconsistent, naming the notebook,
+cell and line.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+END_HIDDEN = "### END HIDDEN TESTS"
+CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
+TEXT_STUB = ["YOUR ANSWER HERE"]
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+class ReleaseError(ValueError):
+    """A source notebook that cannot be released as it is; the message names
+    the notebook, the cell and the line."""
+
+
+# ----------------------------------------------------------- metadata ----
+
+def nbg(cell) -> dict:
+    """The cell's nbgrader metadata ({} for a plain cell)."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return meta if isinstance(meta, dict) else {}
+
+
+def grade_id(cell) -> str | None:
+    value = nbg(cell).get("grade_id")
+    return value if isinstance(value, str) and value else None
+
+
+def is_solution(cell) -> bool:
+    return bool(nbg(cell).get("solution", False))
+
+
+def is_grade(cell) -> bool:
+    return bool(nbg(cell).get("grade", False))
+
+
+def is_locked(cell) -> bool:
+    """nbgrader's rule: an answer cell is never locked, a test cell always is."""
+    if is_solution(cell):
+        return False
+    if is_grade(cell):
+        return True
+    return bool(nbg(cell).get("locked", False))
+
+
+def points(cell) -> float:
+    return float(nbg(cell).get("points", 0) or 0)
+
+
+def compute_checksum(cell) -> str:
+    """The checksum nbgrader stores for a cell (same recipe, so nbgrader's own
+    tools accept notebooks released here): MD5 of the source, the cell type,
+    the three flags, the grade_id and, for a test cell, its points."""
+    md5 = hashlib.md5()
+    md5.update(cell_source(cell).encode("utf-8"))
+    md5.update(cell.get("cell_type", "").encode("utf-8"))
+    md5.update(str(is_grade(cell)).encode("utf-8"))
+    md5.update(str(is_solution(cell)).encode("utf-8"))
+    md5.update(str(is_locked(cell)).encode("utf-8"))
+    md5.update((grade_id(cell) or "").encode("utf-8"))
+    if is_grade(cell):
+        md5.update(str(points(cell)).encode("utf-8"))
+    return md5.hexdigest()
+
+
+def cell_source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+# ------------------------------------------------------------ markers ----
+
+@dataclass
+class Region:
+    begin: int  # line index of the BEGIN marker
+    end: int  # line index of the END marker
+    indent: str
+
+
+def _marker_regions(lines: list[str], begin: str, end: str, where: str) -> list[Region]:
+    """The regions between ``begin`` and ``end`` markers; unbalanced or nested
+    markers are a :class:`ReleaseError` naming the line."""
+    regions, open_at = [], None
+    for i, line in enumerate(lines):
+        text = line.strip()
+        if text == begin:
+            if open_at is not None:
+                raise ReleaseError(f"{where}, line {i + 1}: `{begin}` inside the region opened at line "
+                                   f"{open_at + 1}; close it with `{end}` first")
+            open_at = i
+        elif text == end:
+            if open_at is None:
+                raise ReleaseError(f"{where}, line {i + 1}: `{end}` without a matching `{begin}`")
+            indent = lines[open_at][: len(lines[open_at]) - len(lines[open_at].lstrip())]
+            regions.append(Region(open_at, i, indent))
+            open_at = None
+    if open_at is not None:
+        raise ReleaseError(f"{where}, line {open_at + 1}: `{begin}` is never closed by `{end}`")
+    return regions
+
+
+def _has_marker(lines, *markers) -> int | None:
+    for i, line in enumerate(lines):
+        if line.strip() in markers:
+            return i
+    return None
+
+
+def stub_solution(source: str, cell_type: str = "code") -> str:
+    """The answer cell as students get it: each solution region becomes the
+    stub at the region's indentation (signature and docstring stay); an
+    answer cell without markers becomes the stub entirely (as nbgrader does)."""
+    lines = source.split("\n")
+    stub = CODE_STUB if cell_type == "code" else TEXT_STUB
+    regions = _marker_regions(lines, BEGIN_SOLUTION, END_SOLUTION, "cell")
+    if not regions:
+        return "\n".join(stub)
+    out, last = [], 0
+    for region in regions:
+        out += lines[last:region.begin] + [region.indent + s for s in stub]
+        last = region.end + 1
+    return "\n".join(out + lines[last:])
+
+
+def remove_hidden_tests(source: str) -> str:
+    lines = source.split("\n")
+    out, last = [], 0
+    for region in _marker_regions(lines, BEGIN_HIDDEN, END_HIDDEN, "cell"):
+        out += lines[last:region.begin]
+        last = region.end + 1
+    out += lines[last:]
+    while out and not out[-1].strip():  # no dangling blank lines where the tests were
+        out.pop()
+    return "\n".join(out)
+
+
+# --------------------------------------------------------- validation ----
+
+def check_source(nb, name: str = "notebook") -> None:
+    """Refuse a source notebook the grader could not handle safely.
+
+    Raises :class:`ReleaseError` for: unbalanced or nested markers, duplicate
+    grade_ids, an nbgrader cell without grade_id, a solution region in a
+    locked cell or in a cell not marked as an answer, hidden tests outside a
+    test cell, and a test cell without (numeric, non-negative) points.
+    """
+    seen: dict[str, int] = {}
+    for index, cell in enumerate(nb.cells):
+        where = f"{name}, cell {index}"
+        gid = grade_id(cell)
+        where_id = f"{where} (grade_id {gid!r})" if gid else where
+        lines = cell_source(cell).split("\n")
+        solutions = _marker_regions(lines, BEGIN_SOLUTION, END_SOLUTION, where_id)
+        hidden = _marker_regions(lines, BEGIN_HIDDEN, END_HIDDEN, where_id)
+        meta = nbg(cell)
+        if meta:
+            if gid is None:
+                raise ReleaseError(f"{where}: nbgrader metadata without a grade_id")
+            if gid in seen:
+                raise ReleaseError(f"{where}: duplicate grade_id {gid!r} (also used by cell {seen[gid]})")
+            seen[gid] = index
+        if solutions:
+            line = solutions[0].begin + 1
+            if is_locked(cell):
+                raise ReleaseError(f"{where_id}, line {line}: solution region inside a locked cell "
+                                   "(students could not write their answer there)")
+            if not is_solution(cell):
+                raise ReleaseError(f"{where_id}, line {line}: solution region in a cell not marked as an "
+                                   "answer cell (set metadata.nbgrader.solution = true)")
+        if hidden and not is_grade(cell):
+            raise ReleaseError(f"{where_id}, line {hidden[0].begin + 1}: hidden tests outside a test cell "
+                               "(set metadata.nbgrader.grade = true and points)")
+        if is_grade(cell):
+            value = meta.get("points")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ReleaseError(f"{where_id}: test cell without points "
+                                   f"(metadata.nbgrader.points = {value!r}; expected a number >= 0)")
+
+
+# ------------------------------------------------------------ release ----
+
+def release_notebook(nb, name: str = "notebook"):
+    """The student version of a source notebook (a new notebook; ``nb`` is unchanged)."""
+    check_source(nb, name)
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        source = cell_source(cell)
+        if is_solution(cell):
+            source = stub_solution(source, cell.cell_type)
+        if is_grade(cell):
+            source = remove_hidden_tests(source)
+        cell.source = source
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("collapsed", None)
+        if nbg(cell):
+            cell.metadata.nbgrader["schema_version"] = 3
+            if is_locked(cell):  # JupyterLab honours these: the cell cannot be edited or deleted
+                cell.metadata["editable"] = False
+                cell.metadata["deletable"] = False
+            cell.metadata.nbgrader["checksum"] = compute_checksum(cell)
+            cell.metadata.nbgrader["cell_type"] = cell.cell_type
+    out.metadata["kernelspec"] = dict(KERNELSPEC)
+    return out
+
+
+def read_notebook(path) -> nbformat.NotebookNode:
+    return nbformat.read(str(path), as_version=4)
+
+
+def source_notebooks(paths) -> list[Path]:
+    """Every ``.ipynb`` named, or inside a folder named (sorted, checkpoints skipped)."""
+    found: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found += sorted(q for q in p.glob("*.ipynb") if ".ipynb_checkpoints" not in q.parts)
+        elif p.suffix == ".ipynb" and p.is_file():
+            found.append(p)
+        else:
+            raise ReleaseError(f"{p}: not a notebook (.ipynb) or a folder of notebooks")
+    if not found:
+        raise ReleaseError(f"no notebooks found in {', '.join(map(str, paths))}")
+    return found
+
+
+def release(sources, out_dir) -> list[Path]:
+    """Write the student version of every source notebook into ``out_dir``.
+
+    All notebooks are checked before anything is written, so a refused
+    notebook leaves no half-released set behind.
+    """
+    paths = source_notebooks(sources)
+    released = []
+    for path in paths:
+        try:
+            nb = read_notebook(path)
+        except Exception as err:
+            raise ReleaseError(f"{path}: cannot be read as a notebook: {err}") from err
+        released.append((path, release_notebook(nb, str(path))))
+    out = Path(out_dir)
+    if any(out.resolve() == p.parent.resolve() for p in paths):
+        raise ReleaseError(f"--out {out} is the folder of the source notebooks: the release would "
+                           "overwrite the solutions; choose another folder")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path, nb in released:
+        target = out / path.name
+        nbformat.write(nb, str(target))
+        written.append(target)
+    return written
+
