@@ -8,6 +8,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8888
+# extra `jupyter lab` options, e.g. LAB_ARGS="--no-browser" (the tests use it)
+LAB_ARGS ?=
 
 .PHONY: lab test bench install clean
 
@@ -25,7 +27,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest tests --nbval-lax notebooks $(PYTEST_ARGS)
