@@ -10,6 +10,8 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 # extra `jupyter lab` options, e.g. LAB_ARGS="--no-browser" (the tests use it)
 LAB_ARGS ?=
+# JupyterLab refuses to run as root (a container, a CI machine) unless told it may
+ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 .PHONY: lab test bench install clean
 
@@ -27,7 +29,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) $(LAB_ARGS)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --port=$(PORT) $(ROOT_ARGS) $(LAB_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest tests --nbval-lax notebooks $(PYTEST_ARGS)

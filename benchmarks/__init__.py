@@ -41,9 +41,13 @@ def widget_step_rows(group: str, widget, n: int = 60) -> list[Row]:
 
     One full draw first, as when the browser first shows the widget; then each
     step is what a click on Step costs in the kernel: the new state, the
-    blitted redraw, and the PNG image ipympl sends to the browser.
+    blitted redraw, and the PNG image ipympl sends to the browser (at a device
+    pixel ratio of 1; a HiDPI screen asks for 4 times the pixels).
     """
     canvas = widget.fig.canvas
+    # What a connected browser says first: from then on ipympl sends only the
+    # frames (without a front-end it also keeps a second PNG, for static export).
+    canvas._handle_message(canvas, {"type": "initialized"}, [])
     canvas.draw()
 
     def one_step():

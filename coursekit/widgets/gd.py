@@ -40,7 +40,7 @@ class GDExplorer(StepWidget):
 
     def __init__(self, optimizer: str = "gd", eta: float = 0.01, batch_size: int = 5, function: str = "2d",
                  steps: int = 150, seed: int = 0, start=None):
-        super().__init__(figsize=(9.5, 4.0))
+        super().__init__(figsize=(8.8, 3.8))
         if function not in DEFAULT_START:
             raise ValueError(f"function must be '2d' (C(w, b)) or '1d' (f(θ)), got {function!r}")
         if int(steps) != steps or steps < 1:

@@ -234,7 +234,10 @@ class PLAStepper(StepWidget):
         # below the plots, where it never covers a point or the credit data's second axes
         self._legend_artist = self.fig.legend(handles=handles, loc="outside lower center", ncols=5,
                                               fontsize=8, frameon=False)
-        self.mistake_ax.legend(loc="upper right", fontsize=8)
+        curves = [self.mistake_curve, self.current_marker]
+        if self.algorithm == "pocket":
+            curves.insert(1, self.pocket_curve)
+        self.mistake_ax.legend(handles=curves, loc="upper right", fontsize=8)
 
     # ---- data ---------------------------------------------------------------------
     def _raw_dataset(self, name):
