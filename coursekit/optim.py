@@ -81,7 +81,7 @@ def _fraction(name: str, value, *, allow_one: bool = False) -> float:
 
 
 def _vector(name: str, value) -> np.ndarray:
-    arr = np.array(value, dtype=float)
+    arr = np.asarray(value, dtype=float)  # no copy for float64 input: every update builds new arrays
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:

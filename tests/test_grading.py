@@ -6,7 +6,6 @@ coursekit.checks.perceptron only) keeps this fast.
 """
 import csv
 import json
-import os
 import textwrap
 from pathlib import Path
 

@@ -143,6 +143,19 @@ def compare_values(expected, got, atol: float = 1e-6, rtol: float = 1e-5) -> str
     return None
 
 
+def expect_number(what: str, advice: str) -> Callable[[Any, Any], str | None]:
+    """A ``compare`` for exercises that return one number: an array answer gets
+    a message that says what the number is and how to reduce the array to it."""
+
+    def compare(expected, got):
+        is_array = isinstance(got, (list, tuple, np.ndarray)) or hasattr(got, "detach")
+        if is_array and np.ndim(got) > 0:
+            return f"expected one number ({what}), got an array of shape {np.shape(got)}; {advice}"
+        return compare_values(expected, got)
+
+    return compare
+
+
 # ---------------------------------------------------------------- checks ----
 
 def _result(name, status, message, points, failing=None, verbose=True) -> CheckResult:

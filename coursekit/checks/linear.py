@@ -17,7 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .. import linear as L
-from .core import Case, CheckResult, check_answer, check_function, compare_values, random_cases
+from .core import Case, CheckResult, check_answer, check_function, expect_number, random_cases
 
 CAT_SCORES = np.array([3.2, 5.1, -1.7])  # deck 001: scores of the cat image for (cat, car, frog)
 CAT = 0                                   # the true class of that image
@@ -28,10 +28,6 @@ def _random_scores(rng, size):
     N, C = 1 + size % 6, 2 + size % 5
     S = 3.0 * rng.standard_normal((N, C))
     return S, rng.integers(0, C, size=N)
-
-
-def _is_array_like(value) -> bool:
-    return isinstance(value, (list, tuple, np.ndarray)) or hasattr(value, "detach")
 
 
 # ------------------------------------------------------------- exercises ---
@@ -51,15 +47,10 @@ def check_svm_loss_i(fn: Callable, *, points: int = 2, seed: int = 0, verbose: b
         s = np.round(3.0 * rng.standard_normal(C), 2)
         return s, int(rng.integers(0, C)), float(rng.choice([1.0, 0.5, 2.0]))
 
-    def compare(expected, got):
-        if _is_array_like(got) and np.ndim(got) > 0:
-            return (f"expected one number (the loss of this example), got an array of shape {np.shape(got)}; "
-                    "add up the terms, e.g. with np.sum")
-        return compare_values(expected, got)
-
     return check_function(
         fn, L.svm_loss_i, examples + random_cases(make, 24, seed), name="svm_loss_i", points=points,
-        verbose=verbose, arg_names=["s", "y", "delta"], compare=compare,
+        verbose=verbose, arg_names=["s", "y", "delta"],
+        compare=expect_number("the loss of this example", "add up the terms, e.g. with np.sum"),
         hint="loop over (or vectorize across) the wrong classes j != y and add max(0, s[j] - s[y] + delta). "
              "Skip j = y: that term would add delta every time. np.maximum(0, s - s[y] + delta) gives all "
              "terms at once; subtract the j = y term (which is delta) or set it to 0 before summing.",

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import perceptron as P
-from .core import Case, CheckResult, check_answer, check_function, compare_values, fmt, random_cases
+from .core import Case, CheckResult, check_answer, check_function, compare_values, expect_number, fmt, random_cases
 
 # ------------------------------------------------------- helpers for cases ---
 
@@ -112,15 +112,10 @@ def check_count_mistakes(fn: Callable, *, points: int = 2, seed: int = 0, verbos
         y = rng.choice([-1.0, 1.0], size=N)
         return w, X, y
 
-    def compare(expected, got):
-        if _is_sequence(got) and np.ndim(got) > 0:
-            return (f"expected one number (how many mistakes), got an array of shape {np.shape(got)}; "
-                    "count the mistakes, e.g. with np.sum or np.count_nonzero")
-        return compare_values(expected, got)
-
     return check_function(
         fn, P.count_mistakes, examples + random_cases(make, 24, seed), name="count_mistakes", points=points,
-        verbose=verbose, arg_names=["w", "X", "y"], compare=compare,
+        verbose=verbose, arg_names=["w", "X", "y"],
+        compare=expect_number("how many mistakes", "count the mistakes, e.g. with np.sum or np.count_nonzero"),
         hint="a mistake is sign(w^T x_n) != y_n. Remember that sign(0) = 0 is neither +1 nor -1, so a point "
              "exactly on the line counts as a mistake (y * (X @ w) < 0 misses those; <= 0 does not).",
     )
