@@ -151,7 +151,7 @@ class PLAStepper(StepWidget):
                                                 value=algorithm, description="algorithm",
                                                 style={"button_width": "70px"})
         self.cycle_toggle = W.ToggleButtons(options=[("naive", "naive"), ("random", "random")], value=cycle,
-                                            description="cycle", style={"button_width": "70px"})
+                                            description="cycle", style={"button_width": "80px"})
         self.label_toggle = W.ToggleButtons(options=[("+1 (o)", 1), ("-1 (x)", -1)], value=1,
                                             description="click adds", style={"button_width": "70px"})
         self.extra = [W.HBox([self.dataset_dropdown, self.algorithm_toggle, self.cycle_toggle]),
