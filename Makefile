@@ -4,6 +4,9 @@
 #   make bench  the performance table (benchmarks/), also written to bench-results.json
 
 PYTHON ?= python3
+# A failed pip inside a pipe must fail the recipe, so that no stamp is written
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -24,8 +27,8 @@ $(VENV)/bin/python:
 # `make lab` starts within seconds.
 $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev]" -c constraints.txt 2>&1 \
-		| grep -v "is ignored: it is neither a file nor a directory" || true
-	$(PY) -c "import coursekit, torch, ipywidgets, ipympl" 
+		| { grep -v "is ignored: it is neither a file nor a directory" || true; }
+	$(PY) -c "import coursekit, torch, ipywidgets, ipympl, pytest, nbval, hypothesis, playwright"
 	touch $(STAMP)
 
 lab: $(STAMP)

@@ -128,3 +128,33 @@ def test_quiz_answers():
 
 def test_digest_does_not_contain_the_answer():
     assert "free" not in checks.answer_digest("free")
+
+
+def test_exit_in_student_code_is_feedback_not_a_crash():
+    def quits(x):
+        raise SystemExit(3)  # what exit() or sys.exit() does
+
+    result = run(quits, verbose=False)
+    assert result.status == ERROR and "SystemExit" in result.message
+    assert checks.check_answer(quits, checks.answer_digest(1), name="q", verbose=False).status == ERROR
+
+
+def test_an_unreadable_result_is_feedback_not_a_crash():
+    class Unreadable:
+        def __array__(self, dtype=None, copy=None):
+            raise RuntimeError("cannot be read")
+
+    result = run(lambda x: Unreadable(), verbose=False)
+    assert result.status == ERROR and "RuntimeError" in result.message and "cannot be read" in result.message
+
+
+@pytest.mark.parametrize("answer, named", [
+    (lambda x: str(float(2 * x[0] + 1)) if x.size == 1 else 2 * x + 1, "str"),     # a number as text
+    (lambda x: [str(v) for v in 2 * x + 1], "list"),                               # numbers as text
+    (lambda x: (2 * x + 1).astype(complex), "complex"),                            # complex, imaginary 0
+])
+def test_numbers_of_the_wrong_type_do_not_pass(answer, named):
+    # np.asarray(..., dtype=float) would turn each of these into the right floats
+    result = run(answer, verbose=False)
+    assert not result.passed and result.status == WRONG
+    assert "expected a number or array" in result.message and named in result.message

@@ -184,6 +184,31 @@ def test_doctor_flags_a_missing_package(capsys, monkeypatch):
     assert "problem(s) found" in out
 
 
+def test_doctor_flags_a_version_other_than_the_pinned_one(capsys, monkeypatch):
+    pinned = dev._pinned_versions()["numpy"]
+    real_version = metadata.version
+    monkeypatch.setattr(dev.metadata, "version", lambda name: "1.0.0" if name == "numpy" else real_version(name))
+    findings = dev.doctor()
+    out = capsys.readouterr().out
+    numpy_line = [f for f in findings if f.what.startswith("numpy ")]
+    assert len(numpy_line) == 1 and not numpy_line[0].ok
+    assert numpy_line[0].what == f"numpy 1.0.0, the course is tested with {pinned}"
+    assert numpy_line[0].advice == f"pip install 'numpy=={pinned}'"
+    assert f"\u2717 numpy 1.0.0, the course is tested with {pinned}  -> pip install 'numpy=={pinned}'" in out
+
+
+def test_doctor_names_the_gpu_and_its_memory(monkeypatch, hardware):
+    class Props:
+        name = "NVIDIA Imaginary 40GB"
+        total_memory = 40 * 2**30
+
+    hardware(cuda=True)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda index: Props())
+    findings = dev.doctor(verbose=False)
+    assert any(f.ok and f.what == "GPU: NVIDIA Imaginary 40GB, 40.0 GiB" for f in findings)
+    assert any(f.what == "coursekit will compute on: cuda" for f in findings)
+
+
 def test_doctor_flags_a_broken_override(capsys, monkeypatch, hardware):
     hardware(cuda=False)
     monkeypatch.setenv(dev.DEVICE_ENV, "cuda")
@@ -230,3 +255,7 @@ def test_cuda_is_picked_and_matches_the_cpu():
     with dev.Timer() as timer:
         torch.ones(1000, 1000, device=device).sum()
     assert timer.seconds >= 0
+    # doctor() names the real GPU and its memory.
+    props = torch.cuda.get_device_properties(0)
+    findings = dev.doctor(verbose=False)
+    assert any(f.ok and f.what == f"GPU: {props.name}, {props.total_memory / 2**30:.1f} GiB" for f in findings)

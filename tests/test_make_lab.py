@@ -15,6 +15,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -49,6 +50,20 @@ def test_second_make_install_is_a_no_op():
         f"the second make install did work again:\n{second.stdout}\n{second.stderr}")
     assert "pip" not in second.stdout, second.stdout
     assert seconds < NO_OP_SECONDS, f"the second make install took {seconds:.1f} s"
+
+
+def test_a_failed_install_writes_no_stamp(tmp_path):
+    """If pip fails, `make install` fails and leaves no stamp, so the next run tries again.
+    The venv here is a fake one whose python fails every pip command."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    fake_python = venv / "bin" / "python"
+    fake_python.write_text('#!/bin/sh\n[ "$1" = "-m" ] && [ "$2" = "pip" ] && { echo "pip: no network"; exit 1; }\n'
+                           f'exec {sys.executable} "$@"\n')  # everything else works
+    fake_python.chmod(0o755)
+    result, _ = make("install", f"VENV={venv}", timeout=60)
+    assert result.returncode != 0, f"make install succeeded although pip failed:\n{result.stdout}\n{result.stderr}"
+    assert not (venv / ".installed").exists(), "a failed install wrote the stamp"
 
 
 def lab_config(page_html: str) -> dict:

@@ -127,12 +127,19 @@ def compare_values(expected, got, atol: float = 1e-6, rtol: float = 1e-5) -> str
     if isinstance(expected, str):
         return None if got == expected else f"expected {expected!r}, got {fmt(got)}"
     exp = np.asarray(expected, dtype=float)
+    wrong_type = f"expected a number or array of shape {exp.shape}, got {type(got).__name__}: {fmt(got)}"
+    if isinstance(got, (str, bytes)):
+        return wrong_type
     try:
         if hasattr(got, "detach"):  # a torch tensor is an acceptable answer
             got = got.detach().cpu().numpy()
-        arr = np.asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        return f"expected a number or array of shape {exp.shape}, got {type(got).__name__}: {fmt(got)}"
+        raw = np.asarray(got)
+        # numbers written as text, or complex numbers, would silently become floats below
+        if raw.dtype.kind not in "biuf":
+            return f"{wrong_type} (its values are of type {raw.dtype}, not real numbers)"
+        arr = raw.astype(float)
+    except (TypeError, ValueError, OverflowError):
+        return wrong_type
     if arr.shape != exp.shape:
         return f"wrong shape: expected {exp.shape}, got {arr.shape}"
     if np.isnan(arr).any() and not np.isnan(exp).any():
@@ -204,10 +211,13 @@ def check_function(student: Callable, reference: Callable, cases: Iterable, *, n
                 got = student(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
         except NotImplementedError:
             return _not_attempted(name, points, verbose)
-        except Exception as err:  # the student's bug is feedback, not a crash
+        except (Exception, SystemExit) as err:  # the student's bug (even exit()) is feedback, not a crash
             failures.append((case, f"your function raised {_student_error(err)}"))
             continue
-        problem = compare(expected, got)
+        try:
+            problem = compare(expected, got)
+        except Exception as err:  # an odd returned object must not crash the check either
+            problem = f"your function raised {type(err).__name__} when its result was read: {err}"
         if problem:
             failures.append((case, problem))
     if not failures:
@@ -261,14 +271,14 @@ def check_answer(answer_fn: Callable[[], Any], digest: str, *, name: str, points
         answer = answer_fn() if callable(answer_fn) else answer_fn
     except NotImplementedError:
         return _not_attempted(name, points, verbose)
-    except Exception as err:
+    except (Exception, SystemExit) as err:
         return _result(name, ERROR, f"your answer function raised {_student_error(err)}", points, verbose=verbose)
     if answer is None:
         return _result(name, WRONG, "your function returned None: return your answer" +
                        (f" ({expected_type})" if expected_type else "") + ".", points, verbose=verbose)
     try:
         ok = answer_digest(answer) == digest
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):  # an answer that cannot be normalized is not the answer
         ok = False
     if ok:
         return _result(name, PASSED, f"correct ({points:g}/{points:g} points).", points, verbose=verbose)
