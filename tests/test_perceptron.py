@@ -137,9 +137,168 @@ def test_xor_is_not_linearly_separable_for_a_single_perceptron():
 def test_bad_input_gets_a_clear_error():
     with pytest.raises(ValueError, match=r"shape \(N, d\)"):
         P.add_bias(np.zeros(3))
-    with pytest.raises(ValueError, match=r"y must have shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"y must have shape \(N,\) = \(2,\)"):
         P.pla(np.ones((2, 3)), np.array([1, -1, 1]))
     with pytest.raises(ValueError, match=r"\+1 or -1"):
         P.pla(np.ones((2, 3)), np.array([1, 0]))
     with pytest.raises(ValueError, match="naive' or 'random"):
         P.cycle_order(3, "shuffled")
+
+
+# ------------------------------------------------------------ input checks ---
+# Every public function checks its input where it is called and names what it
+# expected: the shape, the labels, the kind of number.
+
+Xb4 = P.add_bias(np.array([[0.0, 1.0], [1.0, 0.0], [-1.0, 0.5], [0.5, -1.0]]))
+y4 = np.array([1, 1, -1, -1])
+w3 = np.array([0.0, 1.0, 1.0])
+X_nan = Xb4.copy()
+X_nan[2, 1] = np.nan
+
+BAD_CALLS = {
+    # name: (call, error type, words the message must contain)
+    "predict: X 1-D": (lambda: P.predict(w3, np.ones(5)), ValueError,
+                       [r"X must be a 2-D array of shape (N, d+1) with x_0 = 1 in column 0", "got shape (5,)"]),
+    "predict: w too long (no bias column)": (lambda: P.predict(w3, np.ones((4, 2))), ValueError,
+                                             ["w must be a 1-D array of length d+1 = 2", "got shape (3,)",
+                                              "add_bias"]),
+    "predict: w 2-D": (lambda: P.predict(np.ones((3, 1)), Xb4), ValueError, ["length d+1 = 3", "got shape (3, 1)"]),
+    "predict: w of text": (lambda: P.predict("abc", Xb4), TypeError, ["w must be a 1-D array of numbers"]),
+    "predict: NaN in X": (lambda: P.predict(w3, X_nan), ValueError, ["finite", "X[2, 1]"]),
+    "mistakes: y too short": (lambda: P.mistakes(w3, Xb4, y4[:3]), ValueError,
+                              ["y must have shape (N,) = (4,)", "got shape (3,)"]),
+    "mistakes: w too short": (lambda: P.mistakes(w3[1:], Xb4, y4), ValueError, ["length d+1 = 3", "w_0"]),
+    "count_mistakes: labels 0/1": (lambda: P.count_mistakes(w3, Xb4, np.array([1, 0, 0, 1])), ValueError,
+                                   ["labels y must be +1 or -1", "got 0"]),
+    "count_mistakes: labels as text": (lambda: P.count_mistakes(w3, Xb4, ["o", "o", "x", "x"]), TypeError,
+                                       ["+1 or -1"]),
+    "count_mistakes: w of wrong length": (lambda: P.count_mistakes(np.ones(4), Xb4, y4), ValueError,
+                                          ["length d+1 = 3", "got shape (4,)"]),
+    "pla_update: y = 0": (lambda: P.pla_update(w3, Xb4[0], 0), ValueError, ["y must be one label, +1 or -1",
+                                                                             "got 0"]),
+    "pla_update: y = 2": (lambda: P.pla_update(w3, Xb4[0], 2.0), ValueError, ["+1 or -1", "got 2.0"]),
+    "pla_update: y an array": (lambda: P.pla_update(w3, Xb4[0], y4), ValueError, ["one label"]),
+    "pla_update: scalar x": (lambda: P.pla_update(w3, 1.0, 1), ValueError,
+                             ["x must be one data point", "same length as w (3)", "got shape ()"]),
+    "pla_update: x of wrong length": (lambda: P.pla_update(w3, np.ones(4), 1), ValueError,
+                                      ["same length as w (3)", "got shape (4,)"]),
+    "pla_update: w 2-D": (lambda: P.pla_update(np.ones((2, 3)), Xb4[0], 1), ValueError,
+                          ["w must be a 1-D array", "got shape (2, 3)"]),
+    "novikoff_bound: w_f of wrong length": (lambda: P.novikoff_bound(Xb4, y4, np.ones(2)), ValueError,
+                                            ["w_f must be a 1-D array of length d+1 = 3", "got shape (2,)"]),
+    "novikoff_bound: w_f = 0": (lambda: P.novikoff_bound(Xb4, y4, np.zeros(3)), ValueError, ["zero vector"]),
+    "perceptron_trace: w0 of wrong length": (lambda: P.perceptron_trace(Xb4, y4, w0=np.zeros(2)), ValueError,
+                                             ["w0 must be a 1-D array of length d+1 = 3", "got shape (2,)"]),
+    "perceptron_trace: max_updates < 0": (lambda: P.perceptron_trace(Xb4, y4, max_updates=-5), ValueError,
+                                          ["max_updates must be a whole number >= 0", "got -5"]),
+    "pla: max_updates < 0": (lambda: P.pla(Xb4, y4, max_updates=-5), ValueError,
+                             ["max_updates must be a whole number >= 0", "got -5"]),
+    "pocket: max_updates 2.5": (lambda: P.pocket(Xb4, y4, max_updates=2.5), ValueError, ["whole number", "2.5"]),
+    "pla: max_updates as text": (lambda: P.pla(Xb4, y4, max_updates="100"), TypeError, ["whole number", "str"]),
+    "pla: NaN in X": (lambda: P.pla(X_nan, y4), ValueError, ["X must contain finite numbers", "X[2, 1] is nan"]),
+    "pocket: inf in X": (lambda: P.pocket(np.where(np.isnan(X_nan), np.inf, X_nan), y4), ValueError,
+                         ["finite", "inf"]),
+    "pla: no points": (lambda: P.pla(np.empty((0, 3)), np.empty(0)), ValueError,
+                       ["at least 1 point", "got shape (0, 3)"]),
+    "perceptron_trace: no points": (lambda: P.perceptron_trace(np.empty((0, 3)), []), ValueError,
+                                    ["at least 1 point"]),
+    "pla: X 1-D": (lambda: P.pla(np.ones(5), y4), ValueError, ["shape (N, d+1) with x_0 = 1", "got shape (5,)"]),
+    "cycle_order: N < 0": (lambda: P.cycle_order(-3), ValueError, ["N must be a whole number >= 0", "-3"]),
+    "cycle_order: N a float": (lambda: P.cycle_order(2.5, "random"), ValueError, ["N must be a whole number"]),
+    "cycle_order: seed < 0": (lambda: P.cycle_order(4, "random", seed=-1), ValueError,
+                              ["seed must be a whole number >= 0", "-1"]),
+    "cycle_order: seed as text": (lambda: P.cycle_order(4, "random", seed="a"), TypeError, ["seed"]),
+    "credit_score: lengths differ": (lambda: P.credit_score([0.5, 1.0], [23.0, 22.0, 1.0], 40), ValueError,
+                                     ["same length d", "w of shape (2,)", "x of shape (3,)"]),
+    "credit_score: threshold an array": (lambda: P.credit_score([0.5, 1.0], [23.0, 22.0], [40, 1]), ValueError,
+                                         ["threshold must be one finite number"]),
+    "credit_score: NaN feature": (lambda: P.credit_score([0.5, 1.0], [23.0, np.nan], 40), ValueError,
+                                  ["x must contain finite numbers"]),
+    "logic_and: 0 is not FALSE": (lambda: P.logic_and(0, 1), ValueError,
+                                  ["logic_and", "+1 (TRUE) or -1 (FALSE)", "g_1 = 0"]),
+    "logic_or: 0.5": (lambda: P.logic_or(1, 0.5), ValueError, ["logic_or", "g_2 = 0.5"]),
+    "logic_or: True/False text": (lambda: P.logic_or("1", 1), ValueError, ["g_1 = '1'"]),
+    "logic_not: 2": (lambda: P.logic_not(2), ValueError, ["logic_not", "g_1 = 2"]),
+    "logic_xor: 0": (lambda: P.logic_xor(1, 0), ValueError, ["logic_xor", "g_2 = 0"]),
+    "logic_and: three inputs": (lambda: P.logic_and(1, 1, 1), TypeError,
+                                ["logic_and takes 2 input(s) (g_1, g_2)", "got 3"]),
+    "logic_not: two inputs": (lambda: P.logic_not(1, -1), TypeError, ["logic_not takes 1 input(s) (g_1)", "got 2"]),
+    "logic_or: no input": (lambda: P.logic_or(), TypeError, ["takes 2 input(s)", "got 0"]),
+    "logic_and: an array": (lambda: P.logic_and(np.array([1, -1]), 1), ValueError, ["g_1"]),
+    "perceptron_unit: one weight": (lambda: P.perceptron_unit([1.0]), ValueError, ["at least one input weight"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CALLS))
+def test_bad_input_is_named_in_the_error(case):
+    call, error, words = BAD_CALLS[case]
+    with pytest.raises(error) as info:
+        call()
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+
+
+def test_trace_checks_its_input_when_called_not_when_read():
+    with pytest.raises(ValueError):
+        P.perceptron_trace(Xb4, np.array([1, 0, 1, -1]))  # no next() needed
+
+
+@pytest.mark.parametrize("labels", [np.array([1, 1, -1, -1]), np.array([1.0, 1.0, -1.0, -1.0]), [1, 1, -1, -1],
+                                    np.array([1, 1, -1, -1], dtype=np.int8)])
+def test_valid_labels_of_any_numeric_kind_are_accepted(labels):
+    assert P.count_mistakes(w3, Xb4, labels) == P.count_mistakes(w3, Xb4, y4)
+    assert P.pla(Xb4, labels).converged
+    for y in labels[:2]:
+        P.pla_update(w3, Xb4[0], y)
+
+
+def test_valid_edge_cases_still_work():
+    """What the checks, the widget and the notebook rely on keeps working."""
+    assert P.predict(w3, np.empty((0, 3))).shape == (0,)  # no points: no predictions, no error
+    assert P.count_mistakes(w3, np.empty((0, 3)), []) == 0
+    assert P.pocket(Xb4, y4, max_updates=0).w.tolist() == [0.0, 0.0, 0.0]  # max_updates = 0 is allowed
+    assert P.pla(Xb4, y4, max_updates=1e4).converged  # a whole number written as a float
+    assert P.count_mistakes(np.zeros(3), Xb4, y4) == 4  # sign(0) is still a mistake
+    assert P.cycle_order(0).size == 0 and P.cycle_order(np.int64(5), "random", seed=None).size == 5
+    assert P.credit_score(np.array([0.5, 1.0]), np.array([20.0, 30.0]), 40) == 0  # on the threshold
+    assert P.logic_or(np.int64(-1), np.float64(1.0)) == 1 and P.logic_and(True, 1) == 1
+    assert P.logic_and.__name__ == "logic_and"
+    np.testing.assert_allclose(P.pla_update(w3, Xb4[2], np.float64(-1)), w3 - Xb4[2])
+
+
+def test_checking_does_not_slow_the_pla_loop_down():
+    """The loop works on checked arrays: pocket's per-update mistake count calls no validator."""
+    import coursekit.perceptron as module
+
+    calls = []
+    original = module._check_X
+    module._check_X = lambda *a, **k: calls.append(1) or original(*a, **k)
+    try:
+        X, y, _ = separable_data(200, 0.02, 5)
+        result = P.pocket(P.add_bias(X), y, max_updates=500)
+    finally:
+        module._check_X = original
+    assert result.updates > 5 and len(calls) == 1
+
+
+@pytest.mark.parametrize("cycle", ["naive", "random"])
+def test_trace_counts_the_points_each_algorithm_examines(cycle):
+    """PLA's search cost is the slide loop's number of examined points; pocket adds N per weight vector."""
+    X, y, _ = separable_data(80, 0.03, 2)
+    Xb = P.add_bias(X)
+    order = P.cycle_order(len(y), cycle, 0)
+    examined, i, clean, w = 0, 0, 0, np.zeros(3)
+    while clean < len(y):  # the slide's loop, counting every sign(w^T x_n) it evaluates
+        n = order[i % len(y)]
+        examined += 1
+        if np.sign(w @ Xb[n]) != y[n]:
+            w, clean = w + y[n] * Xb[n], 0
+        else:
+            clean += 1
+        i += 1
+    plain = list(P.perceptron_trace(Xb, y, cycle=cycle, track_mistakes=False))[-1]
+    pocketed = list(P.perceptron_trace(Xb, y, cycle=cycle))[-1]
+    assert plain.checks == pocketed.checks == examined
+    assert plain.count_checks == 0
+    assert pocketed.count_checks == len(y) * (pocketed.t + 1)  # w_0 and every updated w, on all N points

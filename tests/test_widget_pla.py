@@ -98,9 +98,13 @@ def test_steps_follow_the_slide_loop(widget):
     assert widget.index == 0
     assert len(widget.highlight.get_offsets()) == 0, "no mistake is picked at t = 0"
     assert widget.boundary_line.get_data()[0] == [], "w = 0 has no line"
+    last = len(picked) + 1  # t = 0, one state per update, and the final "halted" state
+    assert widget.step_label.value.startswith(f"<b>step 0 / {last}</b>")
+    assert "PLA, naive cycle" in widget.step_label.value
     for t, n in enumerate(picked, start=1):
         widget.step_button.click()
         assert widget.index == t and widget.state.t == t
+        assert f"<b>step {t} / {last}</b>" in widget.step_label.value
         np.testing.assert_allclose(widget.state.w, ws[t])
         np.testing.assert_allclose(widget.highlight.get_offsets(), widget.X[[n]])
         assert on_line(widget.boundary_line, ws[t])
@@ -124,6 +128,7 @@ def test_steps_follow_the_slide_loop(widget):
         assert (x[0], m[0]) == (t, n_mistakes(ws[t], widget.X, widget.y))
     widget.step_button.click()  # the last state: a clean cycle, PLA halts
     assert widget.index == widget.last_index == len(picked) + 1
+    assert f"<b>step {last} / {last}</b>" in widget.step_label.value
     assert widget.message.value.startswith("halted: no mistakes in a full cycle")
     assert len(widget.highlight.get_offsets()) == 0
     assert n_mistakes(widget.state.w, widget.X, widget.y) == 0

@@ -1,7 +1,7 @@
 """The step-through pattern every widget of the workbook follows.
 
 A widget is built from a *trace*: the list of plain state records that the
-reference algorithm produced (``coursekit.perceptron.pla_trace`` and friends).
+reference algorithm produced (``coursekit.perceptron.perceptron_trace`` and friends).
 The widget holds no algorithm of its own; it shows ``trace[index]``.
 
 * ``Back`` / ``Step`` / ``Play`` / ``Reset`` move ``index``. ``Play`` is an
