@@ -2,7 +2,7 @@
 
 Two families live here:
 
-* **Logistic regression** (邏輯斯回歸, deck 000): a binary, *soft* classifier
+* **Logistic regression** (邏輯斯迴歸, deck 000): a binary, *soft* classifier
   h(x) = θ(wᵀx) with labels y ∈ {-1, +1} and bias-augmented inputs
   x = (1, x₁, ..., x_d), exactly the conventions of :mod:`coursekit.perceptron`.
 * **Multiclass linear classifiers** (deck 001): scores f(x, W) = Wx + b for C
@@ -79,6 +79,39 @@ def _scores_and_labels(S, y):
     if S.shape[1] < 1:
         raise ValueError(f"S must have at least one class column, got shape {S.shape}")
     return S, _class_labels(y, S.shape[0], S.shape[1])
+
+
+def _nonempty_batch(S, y):
+    """Scores and labels for a *mean* loss: like _scores_and_labels, and N >= 1."""
+    S, y = _scores_and_labels(S, y)
+    if S.shape[0] < 1:
+        raise ValueError(f"S must hold at least one example, shape (N, C) with N >= 1, got shape {S.shape}: "
+                         "the mean loss of an empty batch is undefined")
+    return S, y
+
+
+def _weights(W, name: str = "W") -> np.ndarray:
+    """Weights for a regularizer: a real, finite array of any shape (usually W of shape (C, D), or a vector w)."""
+    expected = f"{name} must be a real-valued array of weights (W of shape (C, D), or any shape)"
+    try:
+        arr = np.asarray(W)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise ValueError(f"{expected}, got a ragged {type(W).__name__}") from None
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise ValueError(f"{expected}, got {type(W).__name__} of dtype {arr.dtype}")
+    arr = arr.astype(float)
+    bad = int(np.count_nonzero(~np.isfinite(arr)))
+    if bad:
+        raise ValueError(f"{name} must hold finite numbers, but {bad} of its {arr.size} entries (shape {arr.shape}) "
+                         "are nan or inf")
+    return arr
+
+
+def _beta(beta) -> float:
+    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta (the weight of the L2 part of the elastic net) must be a number >= 0, got {beta!r}")
+    return float(beta)
 
 
 def _weights_and_data(w, X):
@@ -267,6 +300,7 @@ def svm_loss(S, y, delta: float = 1.0) -> float:
     Equals ``torch.nn.functional.multi_margin_loss(S, y, margin=Δ)`` times C:
     PyTorch divides each example's sum by the number of classes.
     """
+    S, y = _nonempty_batch(S, y)
     return float(np.mean(svm_losses(S, y, delta)))
 
 
@@ -278,7 +312,7 @@ def svm_loss_grad(S, y, delta: float = 1.0) -> np.ndarray:
     s_y appears with a minus sign in every violated term. At a kink
     (margin exactly 0) the subgradient 0 is used.
     """
-    S, y = _scores_and_labels(S, y)
+    S, y = _nonempty_batch(S, y)
     N = S.shape[0]
     active = (_margins(S, y, delta) > 0).astype(float)
     active[np.arange(N), y] = -active.sum(axis=1)
@@ -331,7 +365,8 @@ def cross_entropy_losses(S, y) -> np.ndarray:
 
 
 def cross_entropy(S, y) -> float:
-    """Mean softmax cross-entropy (1/N) Σ -ln softmax(s_n)[y_n] over the batch."""
+    """Mean softmax cross-entropy (1/N) Σ -ln softmax(s_n)[y_n] over the batch (N >= 1)."""
+    S, y = _nonempty_batch(S, y)
     return float(np.mean(cross_entropy_losses(S, y)))
 
 
@@ -347,14 +382,14 @@ def cross_entropy_grad(S, y) -> np.ndarray:
     Raising the true class's score lowers the loss (gradient p_y - 1 < 0);
     raising any other score raises it (gradient p_j > 0).
     """
-    S, y = _scores_and_labels(S, y)
+    S, y = _nonempty_batch(S, y)
     N, C = S.shape
     return (softmax(S, axis=1) - _one_hot(y, C)) / N
 
 
 def cross_entropy_and_grad(S, y):
     """(cross_entropy(S, y), cross_entropy_grad(S, y)), sharing one softmax."""
-    S, y = _scores_and_labels(S, y)
+    S, y = _nonempty_batch(S, y)
     N, C = S.shape
     logp = log_softmax(S, axis=1)
     loss = float(-np.mean(logp[np.arange(N), y]))
@@ -371,33 +406,38 @@ def softmax_loss_and_grad(W, X, y):
 # ----------------------------------------------------------- regularizers ---
 
 def l2(W) -> float:
-    """L2 regularization R(W) = Σ_k Σ_l W_{k,l}²: prefers many small weights."""
-    W = np.asarray(W, dtype=float)
+    """L2 regularization R(W) = Σ_k Σ_l W_{k,l}²: prefers many small weights.
+
+    W: real, finite weights of any shape (W of shape (C, D), or a vector w).
+    """
+    W = _weights(W)
     return float(np.sum(W * W))
 
 
 def l2_grad(W) -> np.ndarray:
-    """∂R/∂W = 2W for R = l2(W)."""
-    return 2.0 * np.asarray(W, dtype=float)
+    """∂R/∂W = 2W for R = l2(W), the shape of W."""
+    return 2.0 * _weights(W)
 
 
 def l1(W) -> float:
     """L1 regularization R(W) = Σ_k Σ_l |W_{k,l}|: pushes weights to exactly 0 (sparse W)."""
-    return float(np.sum(np.abs(np.asarray(W, dtype=float))))
+    return float(np.sum(np.abs(_weights(W))))
 
 
 def l1_grad(W) -> np.ndarray:
     """A (sub)gradient of l1: sign(W), with 0 where W = 0 (as torch.abs's gradient)."""
-    return np.sign(np.asarray(W, dtype=float))
+    return np.sign(_weights(W))
 
 
 def elastic_net(W, beta: float = 1.0) -> float:
-    """Elastic net (L1 + L2), as deck 001 writes it: R(W) = Σ_k Σ_l β W_{k,l}² + |W_{k,l}|."""
+    """Elastic net (L1 + L2), as deck 001 writes it: R(W) = Σ_k Σ_l β W_{k,l}² + |W_{k,l}|, β >= 0."""
+    W, beta = _weights(W), _beta(beta)
     return beta * l2(W) + l1(W)
 
 
 def elastic_net_grad(W, beta: float = 1.0) -> np.ndarray:
     """∂R/∂W = 2βW + sign(W) for R = elastic_net(W, β)."""
+    W, beta = _weights(W), _beta(beta)
     return beta * l2_grad(W) + l1_grad(W)
 
 
@@ -405,14 +445,15 @@ _REGULARIZERS = {
     "l2": (lambda W, beta: l2(W), lambda W, beta: l2_grad(W)),
     "l1": (lambda W, beta: l1(W), lambda W, beta: l1_grad(W)),
     "elastic_net": (elastic_net, elastic_net_grad),
-    "none": (lambda W, beta: 0.0, lambda W, beta: np.zeros_like(np.asarray(W, dtype=float))),
+    "none": (lambda W, beta: 0.0, lambda W, beta: np.zeros_like(W)),
 }
 
 
 def regularization(W, reg: str = "l2", beta: float = 1.0):
-    """(R(W), ∂R/∂W) for reg in "l2", "l1", "elastic_net" or "none"."""
+    """(R(W), ∂R/∂W) for reg in "l2", "l1", "elastic_net" or "none"; ∂R/∂W has the shape of W."""
     if reg not in _REGULARIZERS:
         raise ValueError(f"reg must be one of {sorted(_REGULARIZERS)}, got {reg!r}")
+    W, beta = _weights(W), _beta(beta)
     R, dR = _REGULARIZERS[reg]
     return R(W, beta), dR(W, beta)
 
@@ -481,8 +522,28 @@ class SoftmaxClassifier:
         return accuracy(self.predict(X), y)
 
     def templates(self, shape) -> np.ndarray:
-        """The rows of W as images, shape (C, *shape): the visual viewpoint (one template per class)."""
-        return self.W.reshape((self.W.shape[0], *shape))
+        """The rows of W as images, shape (C, *shape): the visual viewpoint (one template per class).
+
+        ``shape`` is the image shape of one example, e.g. (8, 8) for 64 pixels: its entries
+        must multiply to D, the number of weights in a row of W (shape (C, D)).
+        """
+        C, D = self.W.shape
+        dims = (shape,) if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool) else shape
+        try:
+            dims = tuple(dims)
+            ok = all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) and d > 0 for d in dims) and dims
+        except TypeError:
+            ok = False
+        if not ok:
+            raise ValueError(f"shape must be an image shape of positive integers, e.g. (8, 8), got {shape!r}")
+        dims = tuple(int(d) for d in dims)
+        if int(np.prod(dims)) != D:
+            side = int(round(D ** 0.5))
+            hint = f", e.g. ({side}, {side})" if side * side == D else ""
+            raise ValueError(f"cannot show the rows of W as images of shape {dims}: W has shape (C, D) = "
+                             f"{self.W.shape}, so each template has D = {D} weights, but an image of shape {dims} "
+                             f"has {int(np.prod(dims))} pixels; pass a shape whose entries multiply to {D}{hint}")
+        return self.W.reshape((C, *dims))
 
     def __repr__(self):
         return f"SoftmaxClassifier(C={self.W.shape[0]}, D={self.W.shape[1]}, epochs={len(self.history)})"

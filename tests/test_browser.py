@@ -252,6 +252,11 @@ def test_pla_stepper_in_jupyterlab(page, jupyterlab_server):
 
 
 def test_gd_explorer_in_jupyterlab(page, jupyterlab_server):
+    import numpy as np
+
+    from coursekit import optim
+    from coursekit.widgets.gd import DEFAULT_START
+
     name = "03_logistic_regression_gd.ipynb"
     require_notebook(name)
     open_notebook(page, jupyterlab_server, name)
@@ -267,14 +272,70 @@ def test_gd_explorer_in_jupyterlab(page, jupyterlab_server):
     figure = canvas(widget)
     pixels = wait_for_canvas_image(page, figure)
     chooser = widget.locator("select").filter(has=page.locator("option", has_text="Adam"))
+    # the status line under the figure: "<optimizer>, η = <eta>, step <t>: w = <w>, b = <b>, loss = <loss>"
+    status = widget.locator(".widget-html").filter(has_text=re.compile(r"loss = ")).first
+    status_line = re.compile(r"^(?P<opt>.+?), η = (?P<eta>\S+), step (?P<step>\d+): w = (?P<w>\S+), "
+                             r"b = (?P<b>\S+), loss = (?P<loss>[^,.\s]+(?:\.\d+)?(?:e[+-]\d+)?)")
     start = step_label(widget)[0]
     assert step_label(widget)[1] >= start + 3, "the explorer's run should have at least 3 more steps"
 
-    chooser.select_option(label="Adam")
+    def status_fields() -> dict:
+        text = status.inner_text().strip()
+        match = status_line.match(text)
+        assert match, f"the status line does not report the step's (w, b) and loss: {text!r}"
+        return match.groupdict()
+
+    def settled_pixels() -> str:
+        """The canvas once it has stopped changing (the same image over three polls, about 1 s)."""
+        deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
+        last, quiet = canvas_pixels(figure), 0
+        while quiet < 3:
+            if time.monotonic() > deadline:
+                pytest.fail("the figure kept changing")
+            page.wait_for_timeout(300)
+            now = canvas_pixels(figure)
+            quiet = quiet + 1 if now == last else 0
+            last = now
+        return last
+
+    # Switch to Adam first and take a fresh, settled picture of the Adam run, so that each "the
+    # trajectory grew" check below compares two pictures of the Adam run: the optimizer change alone
+    # must not be what makes the first Step look different. If Adam is already selected, selecting
+    # it again changes nothing, so the picture is only re-read.
+    selected = chooser.evaluate("s => s.selectedIndex < 0 ? '' : s.options[s.selectedIndex].textContent.trim()")
+    if selected != "Adam":
+        chooser.select_option(label="Adam")
+        deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
+        while status_fields()["opt"] != "Adam":   # the kernel has recomputed the run
+            if time.monotonic() > deadline:
+                pytest.fail(f"the status line never reported Adam: {status.inner_text()!r}")
+            page.wait_for_timeout(100)
+    pixels = settled_pixels()
+    fields = status_fields()
+    assert fields["opt"] == "Adam" and int(fields["step"]) == start
+
+    # The reference run, computed here from coursekit.optim: the widget must show exactly its states.
+    eta = float(fields["eta"])
+    reference = optim.optimize(optim.regression_20_problem(), optim.Adam(eta), DEFAULT_START["2d"], start + 3)
+    shown = [fields]
     for i in range(start + 1, start + 4):
         click_button(widget, "Step")
         wait_for_step(page, widget, i)
-        pixels = wait_for_new_pixels(page, figure, pixels)
+        pixels = wait_for_new_pixels(page, figure, pixels)   # the trajectory grew: a new picture
+        deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
+        while int(status_fields()["step"]) != i:
+            if time.monotonic() > deadline:
+                pytest.fail(f"the status line stayed at {status.inner_text()!r}, expected step {i}")
+            page.wait_for_timeout(100)
+        shown.append(status_fields())
+    for fields, ref in zip(shown, reference[start:]):
+        got = [float(fields["w"]), float(fields["b"]), float(fields["loss"])]
+        np.testing.assert_allclose(got, [*ref.params, ref.loss], rtol=1e-3, atol=1e-4,
+                                   err_msg=f"the status line at step {ref.step} does not show the Adam run")
+    points = [(f["w"], f["b"]) for f in shown]
+    assert len(set(points)) == len(points), f"each step should move (w, b): {points}"
+    losses = [float(f["loss"]) for f in shown]
+    assert losses[-1] < losses[0], f"Adam should lower the loss over its first steps: {losses}"
     said_with_adam = widget.inner_text()
 
     # Another optimizer at the same step: a different run, so the kernel got

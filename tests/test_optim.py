@@ -193,6 +193,27 @@ def test_sqrt_decay_against_its_closed_form():
         optim.sqrt_decay(eta, -1)
 
 
+def test_sqrt_decay_matches_torch_sgd_with_a_lambda_lr_schedule():
+    """GD(decay="sqrt") against torch.optim.SGD driven by LambdaLR(1/√(t+1)), on the same 80 gradients."""
+    grads, eta = gradient_sequence(10, steps=80), 0.05
+    p = torch.nn.Parameter(torch.tensor(THETA0, dtype=torch.float64))
+    opt = torch.optim.SGD([p], lr=eta)
+    schedule = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 / math.sqrt(t + 1))
+    theirs, rates = [], []
+    for g in grads:
+        rates.append(opt.param_groups[0]["lr"])
+        opt.zero_grad()
+        p.grad = torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        schedule.step()
+        theirs.append(p.detach().numpy().copy())
+    ours = optim.GD(eta, decay="sqrt")
+    np.testing.assert_allclose([ours.lr(t) for t in range(len(grads))], rates, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(run_ours(ours, THETA0, grads), theirs, rtol=0, atol=1e-6)
+    # and it really differs from a fixed rate (the comparison would catch a missing decay)
+    assert not np.allclose(run_ours(optim.GD(eta), THETA0, grads), theirs, atol=1e-3)
+
+
 def test_normalized_gd_moves_exactly_eta():
     rng = np.random.default_rng(8)
     for _ in range(20):
@@ -297,6 +318,70 @@ def test_too_large_eta_is_flagged_as_diverged_without_warnings():
         assert huge[-1].diverged
 
 
+def stability_limit():
+    x, _ = datasets.regression_20()
+    H = 2 * np.array([[np.mean(x * x), np.mean(x)], [np.mean(x), 1.0]])
+    return 2 / np.linalg.eigvalsh(H).max()
+
+
+def test_a_run_just_above_the_stability_limit_is_flagged_as_diverged():
+    """At η = 0.032 (limit 2/λ_max ≈ 0.03163) the loss grows only ×(1 - ηλ_max)² ≈ 1.045 per step: it never
+    reaches 1e10 in 150 steps, so only the relative bound (100 × the run's starting scale) catches it."""
+    problem, start = optim.regression_20_problem(), [-0.5, -5.0]
+    limit = stability_limit()
+    assert limit == pytest.approx(0.031634, abs=1e-6) and 0.0316 < limit < 0.032
+    loss0 = problem.loss(start)
+    bound = optim.divergence_limit(problem, loss0)
+    assert bound == pytest.approx(optim.DIVERGED_GROWTH * max(loss0, problem.loss_scale))
+    assert problem.loss_scale == pytest.approx(np.mean(datasets.regression_20()[1] ** 2))  # C(0, 0)
+
+    trace = optim.optimize(problem, optim.GD(0.032), start, 150)
+    assert trace[-1].diverged and 50 < trace[-1].step < 150
+    assert trace[-1].loss > bound >= max(s.loss for s in trace[:-1])
+    assert not any(s.diverged for s in trace[:-1])
+    # the absolute bound alone misses it: 151 states, the loss far above its start but below 1e10
+    absolute_only = optim.optimize(problem, optim.GD(0.032), start, 150, max_growth=None)
+    assert len(absolute_only) == 151 and not absolute_only[-1].diverged
+    assert 1e3 * loss0 > absolute_only[-1].loss > 100 * loss0
+    # converging runs are not flagged: just below the limit, the widget's default, and the other optimizers
+    for opt in (optim.GD(0.0316), optim.GD(0.031), optim.GD(0.01), optim.Momentum(0.005, 0.9),
+                optim.Adagrad(1.0), optim.RMSProp(0.05), optim.Adam(0.1)):
+        for p0 in (start, [1.0, 0.0], optim.least_squares_solution(problem.x, problem.y) + 0.01):
+            run = optim.optimize(problem, opt, p0, 150)
+            assert len(run) == 151 and not any(s.diverged for s in run), (opt, p0)
+    below = optim.optimize(problem, optim.GD(0.0316), start, 3000)
+    assert not below[-1].diverged and below[-1].loss < 0.022  # creeping down to C(w*, b*) ≈ 0.02085
+
+
+def test_a_run_that_leaves_the_view_and_comes_back_is_not_diverged():
+    """RMSProp's first step is about 10η long: at η = 1 it jumps far beyond 100× the loss scale, but then
+    comes back. Only a loss that is above the bound *and still rising* counts as diverged."""
+    problem = optim.regression_20_problem()
+    start = optim.least_squares_solution(problem.x, problem.y)  # w*, b*: any move is uphill
+    run = optim.optimize(problem, optim.RMSProp(1.0), start, 150)
+    limit = optim.divergence_limit(problem, run[0].loss)
+    assert max(s.loss for s in run) > limit                     # it does leave the view ...
+    assert len(run) == 151 and not run[-1].diverged             # ... and is not stopped
+    long_run = optim.optimize(problem, optim.RMSProp(1.0), start, 2000, max_growth=None)
+    assert long_run[-1].loss < limit                            # it stays bounded: not running away
+
+
+def test_divergence_bounds_are_validated_and_can_be_loosened():
+    problem = optim.regression_20_problem()
+    for bad in (1, 0.5, -3, "big", True):
+        with pytest.raises(ValueError, match="max_growth"):
+            optim.optimize(problem, optim.GD(0.01), [0.0, 0.0], 5, max_growth=bad)
+    assert optim.divergence_limit(problem, 1.0, max_growth=None) == optim.DIVERGED_LOSS
+    assert optim.divergence_limit(problem, 1e12) == optim.DIVERGED_LOSS   # the absolute guard still applies
+    looser = optim.optimize(problem, optim.GD(0.032), [-0.5, -5.0], 150, max_growth=1e4)
+    assert len(looser) == 151 and not looser[-1].diverged
+    # a plain function has a positive scale too: a start at f(θ) = 0 is not "diverged" at once
+    well = optim.double_well()
+    assert well.loss([0.0]) == 0.0 and optim.divergence_limit(well, 0.0) == optim.DIVERGED_GROWTH * well.loss_scale
+    assert not optim.optimize(well, optim.Momentum(0.01, 0.9), [0.0], 150)[-1].diverged
+    assert optim.optimize(well, optim.GD(0.2), [2.0], 150)[-1].diverged
+
+
 def test_logistic_problem_uses_the_linear_reference():
     X, y = datasets.heart_attack(n=60, seed=2)
     Xb = np.column_stack([np.ones(len(X)), X])
@@ -319,6 +404,31 @@ def test_taylor_sin_within_the_remainder_bound():
     np.testing.assert_allclose(optim.taylor_sin(xs, 1), (1 + xs - x0) / math.sqrt(2), atol=1e-12)
 
 
+def test_taylor_sin_coefficients_against_the_closed_form_autograd_and_the_deck():
+    """c_k = sin⁽ᵏ⁾(a)/k!, checked against the closed form sin⁽ᵏ⁾(a) = sin(a + kπ/2), against derivatives
+    taken by torch.autograd (repeated differentiation), and against deck 003's printed series."""
+    for a in (math.pi / 4, 0.0, 1.3, -2.0):
+        c = optim.taylor_sin_coefficients(10, a)
+        closed = [math.sin(a + k * math.pi / 2) / math.factorial(k) for k in range(11)]
+        np.testing.assert_allclose(c, closed, rtol=0, atol=1e-15)
+        x = torch.tensor(a, dtype=torch.float64, requires_grad=True)
+        value, by_autograd = torch.sin(x), []
+        for k in range(8):
+            by_autograd.append(value.item() / math.factorial(k))
+            (value,) = torch.autograd.grad(value, x, create_graph=True)
+        np.testing.assert_allclose(c[:8], by_autograd, rtol=0, atol=1e-14)
+        # the polynomial evaluates the same coefficients
+        xs = np.linspace(a - 1, a + 1, 7)
+        np.testing.assert_allclose(optim.taylor_sin(xs, 10, a), np.polyval(c[::-1], xs - a), atol=1e-12)
+    # deck 003: sin x = 1/√2 + (x-π/4)/√2 - (x-π/4)²/(2√2) - (x-π/4)³/(6√2) + (x-π/4)⁴/(24√2) + ...
+    signs = [1, 1, -1, -1, 1, 1, -1, -1, 1, 1, -1]
+    printed = [s / (math.factorial(k) * math.sqrt(2)) for k, s in enumerate(signs)]
+    np.testing.assert_allclose(optim.taylor_sin_coefficients(10), printed, rtol=1e-15, atol=0)
+    for bad in (-1, 2.5, "3", True):
+        with pytest.raises(ValueError, match="order"):
+            optim.taylor_sin_coefficients(bad)
+
+
 def test_bad_inputs_raise_clear_errors():
     with pytest.raises(ValueError, match="eta"):
         optim.GD(-1)
@@ -336,6 +446,16 @@ def test_bad_inputs_raise_clear_errors():
         optim.make_optimizer("lbfgs", 0.1)
     with pytest.raises(ValueError, match="alpha"):
         optim.Momentum(0.1, alpha=1.5)
+
+
+def test_double_well_derivative_matches_autograd():
+    f = optim.double_well()
+    for theta in np.linspace(-2.5, 2.5, 41):
+        t = torch.tensor(theta, dtype=torch.float64, requires_grad=True)
+        value = t ** 4 - 2 * t ** 2 + t / 2
+        value.backward()
+        assert f.loss([theta]) == pytest.approx(value.item(), rel=1e-14, abs=1e-14)
+        np.testing.assert_allclose(f.grad([theta]), [t.grad.item()], rtol=1e-13, atol=1e-13)
 
 
 def test_double_well_minima():

@@ -188,6 +188,88 @@ def test_a_diverging_run_is_shown_as_diverging(widget):
     assert not widget.trace[-1].diverged and "diverged" not in widget.message.value
 
 
+def test_eta_just_above_the_stability_limit_is_shown_as_diverging():
+    """η = 0.032 is just above 2/λ_max ≈ 0.03163: the loss only grows about 4.7 % per step (to about 1.5e5 at
+    step 150, far below 1e10), and the widget must still say "diverged"; just below the limit it must not."""
+    widget = GDExplorer()  # the default 150 steps
+    widget.fig.canvas.draw()
+    limits = (widget.ax.get_xlim(), widget.ax.get_ylim())
+    assert not widget.trace[-1].diverged and len(widget.trace) == 151          # the default run converges
+    assert widget.status_text.get_text() == "" and "diverged" not in widget.message.value
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        widget.eta_slider.value = 0.032
+        widget.play.value = widget.last_index
+    expected = optim.optimize(optim.regression_20_problem(), optim.GD(0.032), DEFAULT_START["2d"], 150)
+    assert expected[-1].diverged and widget.diverged_at == expected[-1].step < 150
+    assert widget.state.diverged and widget.status_text.get_text() == "diverged"
+    assert f"diverged at step {widget.diverged_at}" in widget.message.value
+    assert_shows(widget, expected)
+    assert widget.state.loss > 100 * widget.trace[0].loss
+    widget.fig.canvas.draw()
+    assert (widget.ax.get_xlim(), widget.ax.get_ylim()) == limits                # the view keeps its bounds
+    for eta in (0.0316, 0.031):                                                  # just below the limit
+        widget.eta_slider.value = eta
+        widget.play.value = widget.last_index
+        assert len(widget.trace) == 151 and not any(s.diverged for s in widget.trace)
+        assert widget.status_text.get_text() == "" and "diverged" not in widget.message.value
+    # the optimizers at the learning rates the notebook suggests do not diverge either
+    for name, eta in [("sgd", 0.004), ("minibatch", 0.01), ("momentum", 0.005), ("adagrad", 1.0),
+                      ("rmsprop", 0.05), ("adam", 0.1)]:
+        widget.optimizer_dropdown.value = name
+        widget.eta_slider.value = eta
+        assert widget.diverged_at is None, (name, eta)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"eta": -1}, r"eta must be a positive number \(the learning rate η\), got -1"),
+    ({"eta": 0}, "eta must be a positive number"),
+    ({"eta": float("nan")}, "eta must be a positive number"),
+    ({"eta": "fast"}, "eta must be a positive number"),
+    ({"eta": 5.0}, r"eta must lie in the η slider's range \[0.0001, 3.162\], got 5.0"),
+    ({"batch_size": 0}, r"batch_size must be an integer from 1 to 20 \(the number of examples\), got 0"),
+    ({"batch_size": 21}, "batch_size must be an integer from 1 to 20"),
+    ({"batch_size": 2.5}, "batch_size must be an integer"),
+    ({"optimizer": "x"}, "optimizer must be one of 'gd', 'sgd', 'minibatch', 'momentum', 'adagrad', 'rmsprop', "
+                         "'adam'; got 'x'"),
+    ({"optimizer": None}, "optimizer must be one of"),
+    ({"function": "3d"}, "function must be '2d'"),
+    ({"steps": 0}, "steps must be a positive integer"),
+    ({"steps": True}, "steps must be a positive integer"),
+    ({"start": [1.0, 2.0, 3.0]}, r"start must be 2 finite numbers \(w, b\) for function '2d'"),
+    ({"start": [np.inf, 0.0]}, "start must be 2 finite numbers"),
+    ({"start": "here"}, "start must be 2 finite numbers"),
+    ({"function": "1d", "start": [1.0, 2.0]}, "start must be 1 finite number θ for function '1d'"),
+])
+def test_bad_arguments_raise_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GDExplorer(**kwargs)
+
+
+def test_good_arguments_are_taken_as_given():
+    w = GDExplorer(optimizer="Adam", eta=0.1, batch_size=20, steps=30, function="1d", start=[-1.5])
+    assert (w.optimizer_name, w.eta_slider.value, w.batch_slider.value, w.steps) == ("adam", 0.1, 20, 30)
+    np.testing.assert_allclose(w.start, [-1.5])
+    assert_shows(w, expected_trace("adam", 0.1, [-1.5], function="1d", steps=30), function="1d")
+
+
+def test_status_line_reports_the_run_and_the_current_state(widget):
+    """The line under the figure names the optimizer and η, and gives the step's (w, b) and loss
+    (the browser test reads the trajectory from it)."""
+    widget.optimizer_dropdown.value = "adam"
+    trace = expected_trace("adam", 0.01, DEFAULT_START["2d"])
+    said = []
+    for i in range(4):
+        s = trace[i]
+        assert widget.message.value.startswith(
+            f"Adam, η = 0.01, step {i}: w = {s.params[0]:.4g}, b = {s.params[1]:.4g}, loss = {s.loss:.4g}")
+        said.append(widget.message.value)
+        widget.step_button.click()
+    assert len(set(said)) == 4
+    widget.function_toggle.value = "1d"
+    assert widget.message.value.startswith("Adam, η = 0.01, step 4: θ = ")
+
+
 def test_step_latency_is_reported(widget, capsys):
     """Measured and printed, not asserted (the machine is shared)."""
     blit, full = [], []

@@ -10,7 +10,10 @@ Adagrad, RMSProp, Adam), the learning rate η on a log slider, the surface,
 Back / Step / Play / Reset, and the start point, picked by clicking on the
 left plot. Every change recomputes the run with :mod:`coursekit.optim` (the
 widget holds no algorithm); a run whose loss explodes is shown as it is: the
-view keeps its bounds and says "diverged".
+view keeps its bounds and says "diverged". A run counts as diverged once its loss
+is inf / nan, above 1e10, or more than 100 times its starting scale and still rising
+(:func:`coursekit.optim.divergence_limit`): at η = 0.032, just above the stability
+limit 2/λ_max ≈ 0.0316, that happens after about 100 steps.
 """
 from __future__ import annotations
 
@@ -26,6 +29,45 @@ THETA_RANGE = (-2.2, 2.2)  # the view of the 1-D function
 DEFAULT_START = {"2d": (-0.5, -5.0), "1d": (2.0,)}
 OPTIONS = [("GD (full batch)", "gd"), ("SGD (batch 1)", "sgd"), ("mini-batch", "minibatch"),
            ("momentum (α = 0.9)", "momentum"), ("Adagrad", "adagrad"), ("RMSProp", "rmsprop"), ("Adam", "adam")]
+ETA_LOG_RANGE = (-4.0, 0.5)  # the η slider runs from 10⁻⁴ to 10^0.5 ≈ 3.16
+
+
+def _is_whole(value, low: int, high: float = float("inf")) -> bool:
+    """True for an integer (or a float with an integer value) in [low, high]; False for bools and the rest."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return False
+    return bool(np.isfinite(value) and int(value) == value and low <= value <= high)
+
+
+def _check_optimizer(optimizer) -> str:
+    names = [value for _, value in OPTIONS]
+    key = optimizer.lower() if isinstance(optimizer, str) else optimizer
+    if key not in names:
+        raise ValueError(f"optimizer must be one of {', '.join(map(repr, names))}; got {optimizer!r}")
+    return key
+
+
+def _check_eta(eta) -> float:
+    low, high = 10 ** ETA_LOG_RANGE[0], 10 ** ETA_LOG_RANGE[1]
+    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta must be a positive number (the learning rate η), got {eta!r}")
+    if not low <= eta <= high:
+        raise ValueError(f"eta must lie in the η slider's range [{low:g}, {high:.4g}], got {eta!r}")
+    return float(eta)
+
+
+def _check_start(function: str, start) -> np.ndarray:
+    names = "θ" if function == "1d" else "(w, b)"
+    size = len(DEFAULT_START[function])
+    try:
+        point = np.array(start, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        point = None
+    if point is None or point.shape != (size,) or not np.all(np.isfinite(point)):
+        raise ValueError(f"start must be {size} finite number{'s' if size > 1 else ''} {names} for function "
+                         f"{function!r}, got {start!r}")
+    return point
 
 
 class GDExplorer(StepWidget):
@@ -40,25 +82,34 @@ class GDExplorer(StepWidget):
 
     def __init__(self, optimizer: str = "gd", eta: float = 0.01, batch_size: int = 5, function: str = "2d",
                  steps: int = 150, seed: int = 0, start=None):
-        super().__init__(figsize=(8.8, 3.8))
+        # Check every argument before building anything: a control would otherwise clamp a bad
+        # value silently (η = -1 would become 1e-4) or fail with a trait error of ipywidgets.
         if function not in DEFAULT_START:
             raise ValueError(f"function must be '2d' (C(w, b)) or '1d' (f(θ)), got {function!r}")
-        if int(steps) != steps or steps < 1:
-            raise ValueError(f"steps must be a positive integer, got {steps!r}")
+        if not _is_whole(steps, 1):
+            raise ValueError(f"steps must be a positive integer (the number of updates in a run), got {steps!r}")
+        optimizer = _check_optimizer(optimizer)
+        eta = _check_eta(eta)
+        problems = {"2d": optim.regression_20_problem(), "1d": optim.double_well()}
+        n = problems["2d"].n_examples
+        if not _is_whole(batch_size, 1, n):
+            raise ValueError(f"batch_size must be an integer from 1 to {n} (the number of examples), "
+                             f"got {batch_size!r}")
+        start = _check_start(function, DEFAULT_START[function] if start is None else start)
+        super().__init__(figsize=(8.8, 3.8))
         self.steps, self.seed = int(steps), seed
-        self.problems = {"2d": optim.regression_20_problem(), "1d": optim.double_well()}
-        n = self.problems["2d"].n_examples
+        self.problems = problems
         self.optimizer_dropdown = W.Dropdown(options=OPTIONS, value=optimizer, description="optimizer",
                                              layout=W.Layout(width="260px"))
-        self.eta_slider = W.FloatLogSlider(value=eta, base=10, min=-4, max=0.5, step=0.05, description="η",
-                                           readout_format=".4f", continuous_update=False)
-        self.batch_slider = W.IntSlider(value=min(batch_size, n), min=1, max=n, description="batch size",
+        self.eta_slider = W.FloatLogSlider(value=eta, base=10, min=ETA_LOG_RANGE[0], max=ETA_LOG_RANGE[1], step=0.05,
+                                           description="η", readout_format=".4f", continuous_update=False)
+        self.batch_slider = W.IntSlider(value=int(batch_size), min=1, max=n, description="batch size",
                                         continuous_update=False)
         self.function_toggle = W.ToggleButtons(options=[("C(w, b), 20 points", "2d"), ("1-D function", "1d")],
                                                value=function)
         self.extra = [W.HBox([self.optimizer_dropdown, self.eta_slider, self.batch_slider]), self.function_toggle]
         self.ax, self.ax_loss = self.fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1.0]})
-        self.start = np.array(DEFAULT_START[function] if start is None else start, dtype=float)
+        self.start = start
         for control in (self.optimizer_dropdown, self.eta_slider, self.batch_slider):
             control.observe(lambda _: self.recompute(), names="value")
         self.function_toggle.observe(lambda _: self._on_function(), names="value")
@@ -208,12 +259,14 @@ class GDExplorer(StepWidget):
         self.status_text.set_text("diverged" if state.diverged else "")
         names = ("w", "b") if self.function == "2d" else ("θ",)
         where = ", ".join(f"{n} = {v:.4g}" for n, v in zip(names, state.params))
-        text = f"step {state.step}: {where}, loss = {state.loss:.4g}"
+        label = dict((value, name) for name, value in OPTIONS)[self.optimizer_name]
+        text = f"{label}, η = {self.eta_slider.value:.4g}, step {state.step}: {where}, loss = {state.loss:.4g}"
         if self.batch_size is not None and state.batch is not None:
             text += f", epoch {state.epoch}, next batch of {len(state.batch)}"
         if self.diverged_at is not None:
-            text += (f". <b style='color:crimson'>This run diverged at step {self.diverged_at}</b>: "
-                     "η is too large for this surface.")
+            limit = optim.divergence_limit(self.problem, self.trace[0].loss)
+            text += (f". <b style='color:crimson'>This run diverged at step {self.diverged_at}</b>: its loss passed "
+                     f"{limit:.3g} (the run stops there); η is too large for this surface.")
         elif self.function == "1d" and self.optimizer_name in ("sgd", "minibatch"):
             text += ". (A plain function has no examples to sample: SGD and mini-batch are full-batch GD here.)"
         self.message.value = text
