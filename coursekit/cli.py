@@ -34,12 +34,15 @@ def _limit_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cell-timeout", type=float, default=60, metavar="S", help="seconds per cell (default 60)")
     p.add_argument("--timeout", type=float, default=300, metavar="S", help="seconds per notebook (default 300)")
     p.add_argument("--memory", type=int, default=2048, metavar="MB", help="memory limit of the kernel (default 2048)")
+    p.add_argument("--disk", type=int, default=512, metavar="MB",
+                   help="most the notebook may write to its working directory, all files together (default 512)")
 
 
 def _limits(args):
     from .grading import Limits
 
-    return Limits(cell_timeout=args.cell_timeout, total_timeout=args.timeout, memory_mb=args.memory)
+    return Limits(cell_timeout=args.cell_timeout, total_timeout=args.timeout, memory_mb=args.memory,
+                  disk_mb=args.disk)
 
 
 def main(argv: list[str] | None = None) -> int:

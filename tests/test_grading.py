@@ -1,12 +1,21 @@
 """coursekit grade / validate: every way a submission can go, each with its expected score and status.
 
 The whole class below is graded in one `grade()` call with -j 2 (one fixture),
-then each test reads its student's row; a small synthetic notebook (NumPy and
-coursekit.checks.perceptron only) keeps this fast.
+then each test reads its student's row (and, for tampering, resource abuse
+and escape attempts, its CSV status and problems and its feedback page); a
+small synthetic notebook (NumPy and coursekit.checks.perceptron only) keeps
+this fast. A second, two-student run (`duel`) has one kernel attack the
+other's while both run.
 """
 import csv
+import html
 import json
+import os
+import subprocess
+import sys
+import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import nbformat
@@ -16,7 +25,8 @@ import pytest
 from coursekit import perceptron as P
 from coursekit.checks import perceptron as CP
 from coursekit.grading import Limits, grade, release_notebook, validate
-from coursekit.grading.grader import load_submission, parse_check_call, InvalidSubmission
+from coursekit.grading import batch, sandbox
+from coursekit.grading.grader import InvalidSubmission, load_submission, parse_check_call, rebuild
 from coursekit.grading import notebook as N
 
 pytestmark = pytest.mark.slow
@@ -56,6 +66,12 @@ assert double(3) == 6 and double(-4) == -8
 ### END HIDDEN TESTS"""
 
 
+WHY_ANSWER = """Why does the PLA update move w towards a misclassified point?
+### BEGIN SOLUTION
+Because y w.x grows by |x|^2.
+### END SOLUTION"""
+
+
 def source_notebook():
     v4 = nbformat.v4
     cells = [
@@ -68,6 +84,7 @@ def source_notebook():
                          metadata=nbmeta("demo", locked=True)),
         v4.new_code_cell(DOUBLE_ANSWER, metadata=nbmeta("double", solution=True)),
         v4.new_code_cell(DOUBLE_TEST, metadata=nbmeta("check_double", grade=True, locked=True, points=1)),
+        v4.new_markdown_cell(WHY_ANSWER, metadata=nbmeta("why", solution=True)),
     ]
     nb = v4.new_notebook(cells=cells)
     nb.metadata["kernelspec"] = dict(N.KERNELSPEC)
@@ -78,13 +95,15 @@ def cell_by_id(nb, gid):
     return next(c for c in nb.cells if N.grade_id(c) == gid)
 
 
-def with_answers(pla=None, double=None, prefix_pla=""):
+def with_answers(pla=None, double=None, prefix_pla="", why=None):
     """The released notebook with the given answer cell sources (None: left as released)."""
     nb = release_notebook(source_notebook())
     if pla is not None:
         cell_by_id(nb, "pla_update").source = prefix_pla + pla
     if double is not None:
         cell_by_id(nb, "double").source = double
+    if why is not None:
+        cell_by_id(nb, "why").source = why
     return nb
 
 
@@ -114,6 +133,88 @@ def hard_coded_pla():
         """)
 
 
+def without_nbgrader_metadata(nb):
+    """The notebook as if copied into a fresh one: no cell carries nbgrader metadata."""
+    for cell in nb.cells:
+        cell.metadata = {}
+    nb.metadata.pop(N.MANIFEST_KEY, None)
+    return nb
+
+
+def as_nbformat_2(nb) -> str:
+    """The same cells written in the 2011 nbformat 2 (no cell metadata at all)."""
+    v2 = nbformat.v2
+    cells = [v2.new_code_cell(input=N.cell_source(c)) if c.cell_type == "code"
+             else v2.new_text_cell("markdown", source=N.cell_source(c)) for c in nb.cells]
+    return v2.writes_json(v2.new_notebook(worksheets=[v2.new_worksheet(cells=cells)]))
+
+
+def report_printer(tag: str, report_expr: str) -> str:
+    """An answer `double` that is correct and prints `report_expr` (JSON) when
+    the test cell calls it: how a kernel's findings reach the test (its
+    answer cells' own output is not kept)."""
+    return textwrap.dedent(f"""
+        def double(x):
+            print({tag!r} + json.dumps({report_expr}))
+            return 2 * x
+        """)
+
+
+def printed_report(graded_or_results, student: str, tag: str) -> dict:
+    results = graded_or_results["results"] if "results" in graded_or_results else graded_or_results
+    output = {e.grade_id: e.output for e in results[student].exercises}["check_double"]
+    line = next(line for line in output.splitlines() if line.startswith(tag))
+    return json.loads(line[len(tag):])
+
+
+def escape_attempt(source_path: Path, out: Path, marker: Path) -> str:
+    """Read the instructor's notebook and write into --out, the source folder
+    and next to the class, by absolute paths and by paths relative to the
+    kernel's own working directory; the answers themselves are right."""
+    attack = textwrap.dedent(f"""
+        import json, os
+        SOURCE, OUT, MARKER = {str(source_path)!r}, {str(out)!r}, {str(marker)!r}
+
+        def _attempts():
+            cwd = os.getcwd()
+            report = {{"cwd": cwd, "rel_source": os.path.relpath(SOURCE, cwd), "rel_out": os.path.relpath(OUT, cwd)}}
+
+            def attempt(label, fn):
+                try:
+                    fn()
+                    report[label] = "done"
+                except Exception as err:
+                    report[label] = type(err).__name__
+
+            def write(path, text="written by a submission"):
+                with open(path, "w") as f:
+                    f.write(text)
+
+            source_dir = os.path.dirname(SOURCE)
+            rel_source_dir = os.path.dirname(report["rel_source"])
+            attempt("read source", lambda: open(SOURCE).read())
+            attempt("read source (relative)", lambda: open(report["rel_source"]).read())
+            attempt("list source folder", lambda: os.listdir(source_dir))
+            attempt("list source folder (relative)", lambda: os.listdir(rel_source_dir))
+            attempt("list out (relative)", lambda: os.listdir(report["rel_out"]))
+            attempt("write into out", lambda: write(os.path.join(OUT, "escaped-abs.txt")))
+            attempt("write into out (relative)", lambda: write(os.path.join(report["rel_out"], "escaped-rel.txt")))
+            attempt("write into source folder", lambda: write(os.path.join(source_dir, "escaped-abs.txt")))
+            attempt("write into source folder (relative)",
+                    lambda: write(os.path.join(rel_source_dir, "escaped-rel.txt")))
+            attempt("overwrite source", lambda: write(SOURCE, "{{}}"))
+            attempt("overwrite source (relative)", lambda: write(report["rel_source"], "{{}}"))
+            attempt("write next to the class", lambda: write(MARKER))
+            return report
+
+        import resource
+        _REPORT = _attempts()
+        _REPORT["limits"] = {{"cpu": resource.getrlimit(resource.RLIMIT_CPU)[0], "nice": os.nice(0),
+                              "secret": os.environ.get("COURSEKIT_TEST_SECRET")}}
+        """)
+    return attack + report_printer("ESCAPE ", "_REPORT")
+
+
 def build_class(root: Path, source_path: Path, out: Path) -> dict:
     """Write one submission per case; returns {student: extra info}."""
     subs = root / "submitted"
@@ -126,6 +227,7 @@ def build_class(root: Path, source_path: Path, out: Path) -> dict:
     save("untouched", release_notebook(source_notebook()))
     save("wrong", with_answers(WRONG_PLA, CORRECT_DOUBLE))
 
+    # --- tampering with locked and test cells
     nb = with_answers(WRONG_PLA, CORRECT_DOUBLE)
     cell_by_id(nb, "check_pla_update").source = "result = 'all good'\nprint('passed')"
     save("edited_test", nb)
@@ -147,10 +249,35 @@ def build_class(root: Path, source_path: Path, out: Path) -> dict:
     save("markdown_test", nb)
 
     nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    cell_by_id(nb, "demo").source = "import os\nos._exit(0)"  # would kill the kernel if it ran
+    save("edited_locked", nb)
+
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    nb.cells.remove(cell_by_id(nb, "demo"))
+    save("deleted_locked", nb)
+
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
     cell_by_id(nb, "check_pla_update").metadata.nbgrader["points"] = 100
     cell_by_id(nb, "check_double").metadata.nbgrader["grade_id"] = "my_bonus"
     save("metadata_changed", nb)
 
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    cell_by_id(nb, "pla_update").metadata.nbgrader["grade_id"] = "my_pla_update"
+    save("answer_id_changed", nb)
+
+    save("no_metadata", without_nbgrader_metadata(with_answers(CORRECT_PLA, CORRECT_DOUBLE)))
+    (subs / "format_2.ipynb").write_text(as_nbformat_2(with_answers(CORRECT_PLA, CORRECT_DOUBLE)))
+
+    # a helper the answer needs, in a cell of its own (the grader does not run added cells)
+    nb = with_answers("def pla_update(w, x, y):\n    return _helper(w, x, y)\n", CORRECT_DOUBLE)
+    nb.cells.insert(nb.cells.index(cell_by_id(nb, "pla_update")),
+                    nbformat.v4.new_code_cell("def _helper(w, x, y):\n    return w + y * x\n"))
+    save("added_helper", nb)
+
+    # a written answer is never run, whatever it says
+    save("markdown_code", with_answers(CORRECT_PLA, CORRECT_DOUBLE, why="import os\nos._exit(0)"))
+
+    # --- forged passes
     patch = textwrap.dedent("""
         import numpy as np, coursekit.checks.core as core
         from coursekit import checks
@@ -171,8 +298,9 @@ def build_class(root: Path, source_path: Path, out: Path) -> dict:
         get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)
         """)
     save("silenced_errors", with_answers(WRONG_PLA, CORRECT_DOUBLE, prefix_pla=silence))
-
     save("hard_coded", with_answers(hard_coded_pla(), CORRECT_DOUBLE))
+
+    # --- resource abuse
     save("endless_loop", with_answers("def pla_update(w, x, y):\n    while True:\n        pass\n", CORRECT_DOUBLE))
     save("stubborn_loop", with_answers(
         "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass\n",
@@ -181,45 +309,41 @@ def build_class(root: Path, source_path: Path, out: Path) -> dict:
         "import numpy as np\ndef pla_update(w, x, y):\n    hog = []\n    while True:\n        hog.append(np.empty(2**25))\n",
         CORRECT_DOUBLE))
     save("huge_output", with_answers(CORRECT_PLA + "print('x' * 30_000_000)\n", CORRECT_DOUBLE))
+    save("disk_hog", with_answers(
+        "for i in range(100):  # 60 MB each: under the file-size limit, far over the disk limit together\n"
+        "    with open(f'blob{i}', 'wb') as f:\n        f.write(b'x' * (60 * 2**20))\n" + CORRECT_PLA, CORRECT_DOUBLE))
     save("exits_kernel", with_answers(CORRECT_PLA, "import os\nos._exit(0)\n"))
     save("crashes_kernel", with_answers(CORRECT_PLA, "import faulthandler\nfaulthandler._sigsegv()\n"))
+    save("timeout_then_crash", with_answers("while True:\n    pass\n", "import os\nos._exit(0)\n"))
 
+    # --- bad files
     (subs / "not_json.ipynb").write_text("this is not JSON {")
     (subs / "not_notebook.ipynb").write_text(json.dumps({"name": "a JSON file", "cells": 3}))
     (subs / "empty_file.ipynb").write_text("")
     (subs / "empty_notebook.ipynb").write_text(json.dumps(
         {"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    (subs / "future_format.ipynb").write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 7}))
     old = nbformat.convert(with_answers(CORRECT_PLA, CORRECT_DOUBLE), 3)
     (subs / "old_format.ipynb").write_text(nbformat.writes(old, version=3))
     other = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell("def softmax(z):\n    return z\n", metadata=nbmeta("softmax", solution=True)),
         nbformat.v4.new_code_cell("assert True", metadata=nbmeta("check_softmax", grade=True, locked=True, points=3))])
     nbformat.write(other, str(subs / "other_unit.ipynb"))
+    (subs / "symlinked.ipynb").symlink_to(subs / "correct.ipynb")
+    (root / "real_folder").mkdir()
+    nbformat.write(with_answers(CORRECT_PLA, CORRECT_DOUBLE), str(root / "real_folder" / "synth.ipynb"))
+    (subs / "symlinked_folder").symlink_to(root / "real_folder", target_is_directory=True)
+    (subs / "folder_missing").mkdir()  # a student folder without the notebook
+    (subs / "folder_missing" / "notes.txt").write_text("I forgot to hand in the notebook")
 
-    # escape attempts: read the instructor's notebook (absolute and relative), write into --out and /tmp
+    # --- escape attempts
     marker = root / "escaped.txt"
-    escape = textwrap.dedent(f"""
-        import os
-        attempts = {{}}
-        for label, path in [("absolute", {str(source_path)!r}),
-                            ("relative", os.path.relpath({str(source_path)!r})),
-                            ("listing", {str(source_path.parent)!r})]:
-            try:
-                attempts[label] = os.listdir(path) if label == "listing" else open(path).read()[:20]
-            except Exception as err:
-                attempts[label] = type(err).__name__
-        for target in [{str(out / "grades.csv")!r}, {str(out / "sentinel.txt")!r}, {str(marker)!r}]:
-            try:
-                with open(target, "w") as f:
-                    f.write("overwritten by a submission")
-                attempts[target] = "written"
-            except Exception as err:
-                attempts[target] = type(err).__name__
-        print(attempts)
-        assert all(v != "written" and not str(v).startswith("{{") for v in attempts.values()), attempts
-        """)
-    save("escape_attempt", with_answers(CORRECT_PLA, CORRECT_DOUBLE + escape))
+    save("escape_attempt", with_answers(CORRECT_PLA, escape_attempt(source_path, out, marker)))
     return {"marker": marker}
+
+
+SEED = 731902468  # distinctive: a test looks for it in what submissions could see
+DISK_MB = 150
 
 
 @pytest.fixture(scope="module")
@@ -236,11 +360,15 @@ def graded(tmp_path_factory):
     info = build_class(root, source_path, out)
     # the source notebook itself, handed in as a submission
     (root / "submitted" / "instructor.ipynb").write_bytes(source_before)
-    limits = Limits(cell_timeout=4, total_timeout=60, memory_mb=1024)
-    results = grade(source_dir, sorted((root / "submitted").iterdir()), out, jobs=2, limits=limits, seed=12345,
-                    verbose=False)
+    limits = Limits(cell_timeout=4, total_timeout=60, memory_mb=1024, disk_mb=DISK_MB)
+    os.environ["COURSEKIT_TEST_SECRET"] = "an instructor's token"  # the kernels must not see the grader's environment
+    try:
+        results = grade(source_dir, sorted((root / "submitted").iterdir()), out, jobs=2, limits=limits, seed=SEED,
+                        verbose=False)
+    finally:
+        del os.environ["COURSEKIT_TEST_SECRET"]
     rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv"))}
-    return {"results": {r.student: r for r in results}, "rows": rows, "out": out, "root": root,
+    return {"results": {r.student: r for r in results}, "rows": rows, "out": out, "root": root, "limits": limits,
             "source": source_path, "source_before": source_before, **info}
 
 
@@ -257,12 +385,24 @@ def feedback(graded, student):
     return (graded["out"] / "feedback" / f"{student}.html").read_text()
 
 
+def assert_reported(graded, student, status, *words):
+    """The CSV row has this status and names the problem; so does the feedback page."""
+    row = graded["rows"][student]
+    assert row["status"] == status, (row["status"], row["problems"])
+    page = feedback(graded, student)
+    assert f"Status: <b>{status}</b>" in page
+    for w in words:
+        assert w in row["problems"], (w, row["problems"])
+        assert html.escape(w) in page, w
+
+
 # ------------------------------------------------------------- scores ----
 
 def test_correct_answers_get_full_points(graded):
     assert points(graded, "correct") == {"check_pla_update": 2, "check_double": 1}
     assert result(graded, "correct").status == "graded"
     assert graded["rows"]["correct"]["total"] == "3" and graded["rows"]["correct"]["max"] == "3"
+    assert graded["rows"]["correct"]["problems"] == ""
 
 
 def test_source_notebook_graded_as_a_submission_scores_full_marks(graded):
@@ -283,14 +423,22 @@ def test_wrong_answer_gets_zero_with_the_checks_message(graded):
     assert "Smallest failing input" in feedback(graded, "wrong")
 
 
+# ---------------------------------------------------------- tampering ----
+
 @pytest.mark.parametrize("student, words", [("edited_test", "was edited"), ("deleted_test", "was deleted"),
-                                            ("markdown_test", "turned into markdown")])
+                                            ("markdown_test", "was turned into markdown")])
 def test_tampered_test_cell_is_restored_and_reported(graded, student, words):
     r = result(graded, student)
     assert points(graded, student) == {"check_pla_update": 0, "check_double": 1}
     assert any(words in p and "restored" in p for p in r.problems), r.problems
-    assert words in graded["rows"][student]["problems"]
-    assert words in feedback(graded, student)
+    assert_reported(graded, student, "graded", f"test cell 'check_pla_update' {words}")
+
+
+@pytest.mark.parametrize("student, words", [("edited_locked", "was edited"), ("deleted_locked", "was deleted")])
+def test_tampered_locked_cell_is_restored_and_reported(graded, student, words):
+    """The edit would have killed the kernel; the original ran instead."""
+    assert points(graded, student) == {"check_pla_update": 2, "check_double": 1}
+    assert_reported(graded, student, "graded", f"locked cell 'demo' {words}", "the original was restored")
 
 
 def test_moved_test_cell_runs_in_its_place(graded):
@@ -307,6 +455,42 @@ def test_changed_metadata_is_restored_from_the_source(graded):
     assert any("'check_double'" in p and "deleted" in p for p in r.problems)
 
 
+def test_answer_found_by_its_function_is_not_reported_as_added(graded):
+    r = result(graded, "answer_id_changed")
+    assert r.total == 3 and r.status == "graded"
+    assert any("'pla_update' was found by the function it defines" in p for p in r.problems), r.problems
+    assert not any("added" in p for p in r.problems), r.problems
+
+
+@pytest.mark.parametrize("student", ["no_metadata", "format_2"])
+def test_notebook_without_grade_ids_is_graded_by_its_functions(graded, student):
+    r = result(graded, student)
+    assert r.total == 3 and r.status == "graded", r.problems
+    assert any("no nbgrader metadata" in p for p in r.problems), r.problems
+    assert not any("added" in p for p in r.problems), r.problems
+    if student == "format_2":
+        assert any("nbformat 2" in p and "converted" in p for p in r.problems), r.problems
+
+
+def test_added_helper_cell_is_not_run(graded):
+    r = result(graded, "added_helper")
+    assert points(graded, "added_helper") == {"check_pla_update": 0, "check_double": 1}
+    assert "NameError" in r.exercises[0].message
+    assert_reported(graded, "added_helper", "graded", "1 code cell(s) you added")
+
+
+def test_markdown_answer_is_never_run():
+    source = source_notebook()
+    steps, _ = rebuild(source, with_answers(CORRECT_PLA, CORRECT_DOUBLE, why="import os\nos._exit(0)"))
+    assert [s.grade_id for s in steps if s.kind == "answer"] == ["pla_update", "double"]
+    assert not any("os._exit" in s.source for s in steps)
+
+
+def test_markdown_answer_that_reads_as_code_scores_normally(graded):
+    assert result(graded, "markdown_code").total == 3
+    assert result(graded, "markdown_code").status == "graded"
+
+
 @pytest.mark.parametrize("student", ["patched_checks", "silenced_errors", "hard_coded"])
 def test_forged_passes_earn_nothing(graded, student):
     ex = result(graded, student).exercises[0]
@@ -321,22 +505,28 @@ def test_forged_passes_did_pass_inside_the_kernel(graded):
         assert "grader's own run" in ex.message, ex.message
 
 
+# ----------------------------------------------------- resource abuse ----
+
 def test_endless_loop_in_a_function_costs_only_that_exercise(graded):
     ex = {e.grade_id: e for e in result(graded, "endless_loop").exercises}
     assert ex["check_pla_update"].points == 0 and ex["check_pla_update"].status == "time limit"
     assert ex["check_double"].points == 1
+    assert_reported(graded, "endless_loop", "graded", "ran past the time limit and was interrupted")
 
 
 def test_loop_that_ignores_interrupts_is_killed(graded):
     r = result(graded, "stubborn_loop")
     assert r.total == 0 and r.status == "time limit"
     assert {e.status for e in r.exercises} == {"not run"}
+    assert_reported(graded, "stubborn_loop", "time limit", "did not stop when interrupted")
 
 
 def test_memory_growth_hits_the_limit(graded):
     ex = {e.grade_id: e for e in result(graded, "memory_hog").exercises}
     assert ex["check_pla_update"].points == 0 and "MemoryError" in ex["check_pla_update"].message
     assert ex["check_double"].points == 1
+    assert_reported(graded, "memory_hog", "graded")
+    assert "MemoryError" in feedback(graded, "memory_hog")
 
 
 def test_huge_output_is_capped(graded):
@@ -344,6 +534,14 @@ def test_huge_output_is_capped(graded):
     assert r.total == 3
     assert any("30,0" in p and "characters" in p for p in r.problems), r.problems
     assert (graded["out"] / "feedback" / "huge_output.html").stat().st_size < 200_000
+    assert_reported(graded, "huge_output", "graded", "only the first part was kept")
+
+
+def test_filling_the_disk_is_stopped(graded):
+    """60 MB files, each under the file-size limit: the scratch directory's total is what stops them."""
+    r = result(graded, "disk_hog")
+    assert r.total == 0 and {e.status for e in r.exercises} == {"not run"}
+    assert_reported(graded, "disk_hog", "disk limit", f"wrote more than {DISK_MB} MB", "the notebook was stopped")
 
 
 @pytest.mark.parametrize("student", ["exits_kernel", "crashes_kernel"])
@@ -351,16 +549,39 @@ def test_kernel_exit_or_crash(graded, student):
     r = result(graded, student)
     assert r.status == "kernel died"
     assert points(graded, student) == {"check_pla_update": 2, "check_double": 0}
+    assert_reported(graded, student, "kernel died", "the kernel stopped while")
 
+
+def test_crash_after_a_time_limit_is_a_crash(graded):
+    """Both problems are reported; the status is the more severe one."""
+    assert result(graded, "timeout_then_crash").total == 0
+    assert_reported(graded, "timeout_then_crash", "kernel died", "ran past the time limit and was interrupted",
+                    "the kernel stopped while")
+
+
+def test_abuse_does_not_touch_the_others(graded):
+    """Every well-behaved submission in the same run got its full score."""
+    for student in ["correct", "instructor", "moved_test", "answer_id_changed", "old_format", "escape_attempt"]:
+        assert result(graded, student).total == 3, student
+
+
+# ---------------------------------------------------------- bad files ----
 
 @pytest.mark.parametrize("student, words", [
     ("not_json", "not valid JSON"), ("not_notebook", "not a notebook"), ("empty_file", "empty"),
-    ("empty_notebook", "no cells"), ("other_unit", "another unit")])
+    ("empty_notebook", "no cells"), ("other_unit", "another unit"), ("future_format", "nbformat 7"),
+    ("symlinked", "symbolic link"), ("symlinked_folder", "symbolic link")])
 def test_bad_files_are_invalid(graded, student, words):
     r = result(graded, student)
     assert r.status == "invalid" and r.total == 0
     assert words in r.problems[0]
-    assert graded["rows"][student]["status"] == "invalid"
+    assert_reported(graded, student, "invalid", words)
+
+
+def test_student_folder_without_the_notebook_is_missing(graded):
+    r = result(graded, "folder_missing")
+    assert r.status == "missing" and r.total == 0 and r.max_total == 3
+    assert_reported(graded, "folder_missing", "missing", "synth.ipynb is missing")
 
 
 def test_old_nbformat_is_converted_and_graded(graded):
@@ -368,17 +589,298 @@ def test_old_nbformat_is_converted_and_graded(graded):
     assert r.total == 3 and any("nbformat 3" in p for p in r.problems)
 
 
-def test_escape_attempts_fail_and_touch_nothing(graded):
-    assert result(graded, "escape_attempt").total == 3  # the attempts were all refused (the assert held)
-    assert graded["source"].read_bytes() == graded["source_before"]
-    assert (graded["out"] / "sentinel.txt").read_text() == "instructor's file"
-    assert not graded["marker"].exists()
-    assert "overwritten" not in (graded["out"] / "grades.csv").read_text()
+def test_nbformat_1_is_read():
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "v1.ipynb"
+        path.write_text(json.dumps({"nbformat": 1, "cells": [{"cell_type": "code", "code": "x = 1"}]}))
+        nb, notes = load_submission(path)
+    assert N.cell_source(nb.cells[0]) == "x = 1" and "nbformat 1" in notes[0]
 
+
+# ------------------------------------------------------------- escape ----
+
+def test_escape_attempts_fail_and_touch_nothing(graded):
+    report = printed_report(graded, "escape_attempt", "ESCAPE ")
+    limits = report.pop("limits")
+    cwd = report.pop("cwd")
+    rel_source, rel_out = report.pop("rel_source"), report.pop("rel_out")
+    # the kernel ran in its scratch directory under the temp folder, far from the instructor's files
+    temp = os.path.realpath(tempfile.gettempdir())
+    assert cwd.startswith(temp + os.sep) and os.path.basename(cwd) == "scratch", cwd
+    for folder in (graded["source"].parent, graded["out"]):
+        assert os.path.commonpath([cwd, str(folder)]) in (temp, os.sep), (cwd, folder)
+    assert rel_source.startswith("..") and rel_out.startswith("..")
+    # every attempt, by absolute and by relative path, was refused
+    assert report and all(v == "PermissionError" for v in report.values()), report
+    assert graded["source"].read_bytes() == graded["source_before"]
+    assert sorted(p.name for p in graded["source"].parent.iterdir()) == ["synth.ipynb"]
+    assert not list(graded["out"].glob("escaped*")) and not graded["marker"].exists()
+    assert (graded["out"] / "sentinel.txt").read_text() == "instructor's file"
+    assert result(graded, "escape_attempt").total == 3
+    assert_reported(graded, "escape_attempt", "graded")
+    assert "PermissionError" in feedback(graded, "escape_attempt")
+    # and it ran with a CPU-time limit, at a lower priority, without the grader's environment
+    assert limits["cpu"] == graded["limits"].cpu_seconds() and limits["secret"] is None, limits
+    assert limits["nice"] >= os.nice(0) + sandbox.NICE, limits
+
+
+# ------------------------------------------------------------ sandbox ----
+
+def test_landlock_sandbox_was_applied(graded):
+    abi = sandbox.landlock_abi()
+    if abi < 1:
+        pytest.skip("this Linux kernel has no Landlock (5.13+ needed): the grader fell back to the audit hook")
+    modes = [r.sandbox for r in graded["results"].values() if r.sandbox]
+    assert modes and all(m["landlock"] == abi and m["audit_hook"] for m in modes), modes
+    if abi >= 4:
+        assert all("tcp-connect" in m["net"] for m in modes)
+    data = json.loads((graded["out"] / "grades.json").read_text())
+    assert data["sandbox"] == [sandbox.describe(modes[0])] and not data["sandbox_weak"]
+    assert data["sandbox"][0].startswith(f"Landlock ABI {abi}")
+
+
+def run_sandboxed(code: str, scratch: Path, *, landlock: bool, deny=(), hook: bool = True) -> str:
+    """Run ``code`` in a fresh Python fenced like a kernel (Landlock and/or the audit hook); its stdout."""
+    prologue = textwrap.dedent(f"""
+        import os, sys
+        from coursekit.grading import sandbox
+        deny, scratch = {[str(d) for d in deny]!r}, {str(scratch)!r}
+        os.chdir(scratch)
+        if {landlock!r}:
+            mode = sandbox.apply_landlock([scratch], sandbox.readable_roots(deny, [sys.prefix, sys.base_prefix]))
+            assert mode["landlock"], mode
+        if {hook!r}:
+            sandbox.install_audit_hook(scratch, deny, [])
+        def attempt(label, fn):
+            try:
+                fn()
+                print(label, "done")
+            except Exception as err:
+                print(label, type(err).__name__)
+        """)
+    proc = subprocess.run([sys.executable, "-c", prologue + textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
+
+
+def test_fallback_refuses_the_dir_fd_trick(tmp_path):
+    """The audit hook alone (where Landlock is missing): a folder descriptor
+    and a path relative to it, or a climbing relative path, cannot reach a denied file."""
+    project, scratch = tmp_path / "project", tmp_path / "scratch"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "notebooks" / "02_perceptron.ipynb").write_text("the solutions")
+    (scratch / "a" / "b").mkdir(parents=True)
+    out = run_sandboxed(f"""
+        project = {str(project)!r}
+        attempt("folder descriptor", lambda: os.open(project, os.O_RDONLY))
+        attempt("root descriptor", lambda: os.open("/", os.O_RDONLY | os.O_DIRECTORY))
+        attempt("folder descriptor (O_PATH)", lambda: os.open(project, os.O_PATH))
+        inner = os.open("a/b", os.O_RDONLY)  # a folder inside the scratch directory is fine
+        climb = os.path.relpath(project, os.path.join(scratch, "a", "b")) + "/notebooks/02_perceptron.ipynb"
+        attempt("climb from an inner folder", lambda: os.read(os.open(climb, os.O_RDONLY, dir_fd=inner), 9))
+        attempt("remove through a descriptor", lambda: os.remove(climb, dir_fd=inner))
+        attempt("climbing relative path", lambda: open(os.path.relpath(project + "/notebooks/02_perceptron.ipynb")).read())
+        attempt("own scratch", lambda: open("fine.txt", "w").write("ok"))
+        """, scratch, landlock=False, deny=[project / "notebooks"])
+    assert out.splitlines() == [
+        "folder descriptor PermissionError", "root descriptor PermissionError", "folder descriptor (O_PATH) PermissionError",
+        "climb from an inner folder PermissionError", "remove through a descriptor PermissionError",
+        "climbing relative path PermissionError", "own scratch done"]
+    assert (project / "notebooks" / "02_perceptron.ipynb").read_text() == "the solutions"
+
+
+def test_landlock_alone_refuses_tcp_connections(tmp_path):
+    """The OS-level fence, without the audit hook: no TCP connection, even to a listening local port."""
+    if sandbox.landlock_abi() < 4:
+        pytest.skip("Landlock network rules need ABI 4 (Linux 6.7+); this kernel has "
+                    f"ABI {sandbox.landlock_abi()}: the grader records that the network was not restricted")
+    import socket
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    try:
+        out = run_sandboxed(f"""
+            import socket
+            attempt("connect", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=5))
+            """, tmp_path, landlock=True, hook=False)
+    finally:
+        server.close()
+    assert out.strip() == "connect PermissionError"
+
+
+def test_fallback_is_reported_with_a_warning(tmp_path, capsys):
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(nb, str(path))
+    r = validate(path, limits=Limits(cell_timeout=10, total_timeout=60, memory_mb=1024, landlock=False), seed=3)
+    out = capsys.readouterr().out
+    assert r.total == 3 and r.sandbox["landlock"] == 0 and r.sandbox["audit_hook"]
+    assert "sandbox: audit hook only" in out and "WARNING" in out and "can get around" in out
+
+
+# ---------------------------------------------- two kernels at once ----
+
+VICTIM = """import json, time, ipykernel
+with open(ipykernel.get_connection_file()) as _f:
+    _INFO = json.load(_f)
+_PORTS = [_INFO[k] for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
+_START = time.time()
+time.sleep(15)  # the attacker strikes meanwhile
+_END = time.time()
+""" + report_printer("VICTIM ", '{"ports": _PORTS, "start": _START, "end": _END}')
+
+ATTACKER = """import glob, json, os, re, socket, time
+
+def _attack():
+    time.sleep(4)  # the other kernel is up, and waiting, by now
+    report = {"start": time.time(), "read": {}, "listed": {}, "connect": {}, "found": [], "takeover": []}
+    cwd = os.getcwd()
+    batch = os.path.dirname(os.path.dirname(cwd))  # where the grader keeps every kernel's folder
+    for folder in [batch, os.path.dirname(cwd), "/tmp"]:
+        try:
+            report["listed"][folder] = os.listdir(folder)
+        except Exception as err:
+            report["listed"][folder] = type(err).__name__
+    # connection files, job files, results: anything the grader keeps in the temp folder
+    candidates = glob.glob("/tmp/coursekit-grade*/**", recursive=True)
+    candidates += glob.glob("/proc/[0-9]*/cmdline") + glob.glob("/proc/[0-9]*/environ")
+    mine = f"/proc/{os.getpid()}/"
+    for path in candidates:
+        if path.startswith(mine):
+            continue
+        try:
+            with open(path, "rb") as f:
+                text = f.read(200_000).decode("utf-8", "replace")
+        except Exception as err:
+            report["read"][type(err).__name__] = report["read"].get(type(err).__name__, 0) + 1
+            continue
+        report["read"]["ok"] = report["read"].get("ok", 0) + 1
+        if re.search(r"seed|kernel\\.json|job|\\"key\\"", text):
+            report["found"].append(path + ": " + text[:300])
+            if path.endswith(".json") and '"key"' in text:
+                report["takeover"].append(path)
+            candidates += [p for p in re.findall(r"/[^\\0\\s]+\\.json", text) if p not in candidates]
+    # every listening TCP port on this machine, the other kernel's among them
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in open(table).read().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A":
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    for port in sorted(ports):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            report["connect"][port] = "connected"
+        except Exception as err:
+            report["connect"][port] = type(err).__name__
+    for path in report["takeover"]:  # a stolen key: run code in the other kernel
+        from jupyter_client import BlockingKernelClient
+        client = BlockingKernelClient(connection_file=path)
+        client.load_connection_file()
+        client.start_channels()
+        client.execute("double = lambda x: 0")
+    report["end"] = time.time()
+    return report
+
+_REPORT = _attack()
+""" + report_printer("ATTACK ", "_REPORT")
+
+
+@pytest.fixture(scope="module")
+def duel(tmp_path_factory):
+    """Two submissions graded at once (-j 2): one kernel looks for the other's
+    connection file, key and ports and for the grader's seed, and tries to take it over."""
+    root = tmp_path_factory.mktemp("duel")
+    (root / "source").mkdir()
+    nbformat.write(source_notebook(), str(root / "source" / "synth.ipynb"))
+    (root / "submitted").mkdir()
+    for student, double in [("victim", VICTIM), ("attacker", ATTACKER)]:
+        nb = with_answers(CORRECT_PLA, "import json\n" + double)
+        nbformat.write(nb, str(root / "submitted" / f"{student}.ipynb"))
+    limits = Limits(cell_timeout=30, total_timeout=90, memory_mb=1024)
+    results = grade(root / "source", sorted((root / "submitted").iterdir()), root / "out", jobs=2, limits=limits,
+                    seed=SEED, verbose=False)
+    return {r.student: r for r in results}, root / "out"
+
+
+def test_a_kernel_cannot_reach_another_kernel(duel):
+    results, out = duel
+    victim = printed_report(results, "victim", "VICTIM ")
+    attack = printed_report(results, "attacker", "ATTACK ")
+    # both kernels ran at the same time: the attack fell while the victim was waiting
+    assert victim["start"] < attack["start"] and attack["end"] < victim["end"], (victim, attack)
+    # no folder of the grader could be listed, no connection or job file read, no key found
+    assert all(v == "PermissionError" for k, v in attack["listed"].items() if k != "/tmp"), attack["listed"]
+    assert attack["found"] == [] and attack["takeover"] == [], attack
+    assert attack["read"].get("PermissionError", 0) > 0
+    # every TCP port, the victim's five included, refused the connection
+    tried = {int(p): v for p, v in attack["connect"].items()}
+    assert set(victim["ports"]) <= set(tried), (victim["ports"], sorted(tried))
+    assert set(tried.values()) == {"PermissionError"}, tried
+    # and the victim's score is its own
+    assert results["victim"].total == 3 and results["victim"].status == "graded"
+    assert results["attacker"].total == 3
+
+
+def test_the_seed_is_nowhere_a_submission_can_see(duel):
+    results, out = duel
+    seen = json.dumps([e.output for r in results.values() for e in r.exercises])
+    assert str(SEED) not in seen
+    assert str(SEED) not in (out / "feedback" / "attacker.html").read_text()
+    assert str(SEED) not in (out / "grades.csv").read_text()
+    assert json.loads((out / "grades.json").read_text())["seed"] == SEED  # the instructor's record keeps it
+
+
+# ---------------------------------------------- time limits, errors ----
+
+def test_watchdog_stops_a_hung_job_and_its_kernel(tmp_path, monkeypatch):
+    """The watchdog (the notebook's time limit plus a margin, here none) kills
+    the grading process, and its kernel with it."""
+    (tmp_path / "source").mkdir()
+    nbformat.write(source_notebook(), str(tmp_path / "source" / "synth.ipynb"))
+    stubborn = "while True:\n    try:\n        while True:\n            pass\n    except KeyboardInterrupt:\n        pass\n"
+    nbformat.write(with_answers(stubborn, CORRECT_DOUBLE), str(tmp_path / "hung.ipynb"))
+    nbformat.write(with_answers(CORRECT_PLA, CORRECT_DOUBLE), str(tmp_path / "fine.ipynb"))
+    monkeypatch.setattr(batch, "WATCHDOG_MARGIN_S", 0.0)
+    tag = f"{batch.TEMP_PREFIX}-watchdog-test-{os.getpid()}-"  # this run's kernels, not another test run's
+    monkeypatch.setattr(batch, "TEMP_PREFIX", tag)
+    limits = Limits(cell_timeout=60, total_timeout=8, memory_mb=1024)
+    slow = grade(tmp_path / "source", [tmp_path / "hung.ipynb"], tmp_path / "out", limits=limits, verbose=False)
+    assert slow[0].status == "time limit" and "took longer than 8 s" in slow[0].problems[0]
+    time.sleep(0.5)  # the kernel dies with its grading process at once (not after ipykernel notices, ~1 s)
+    orphans = [p for p in Path("/proc").glob("[0-9]*") if _is_kernel_of(p, tag)]
+    assert not orphans, orphans
+    page = (tmp_path / "out" / "feedback" / "hung.html").read_text()
+    assert "took longer than 8 s and was stopped" in page
+
+
+def _is_kernel_of(proc: Path, tag: str) -> bool:
+    """A grading kernel started by the run whose batch folder's name holds ``tag``."""
+    try:
+        args = (proc / "cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"coursekit.grading.sandbox" in args and tag.encode() in args
+
+
+def test_a_broken_source_notebook_is_a_grader_error(tmp_path):
+    source = source_notebook()
+    cell_by_id(source, "check_pla_update").source = "result = checks.no_such_topic.check_pla_update(pla_update)"
+    (tmp_path / "source").mkdir()
+    nbformat.write(source, str(tmp_path / "source" / "synth.ipynb"))
+    nbformat.write(with_answers(CORRECT_PLA, CORRECT_DOUBLE), str(tmp_path / "alice.ipynb"))
+    results = grade(tmp_path / "source", [tmp_path / "alice.ipynb"], tmp_path / "out", verbose=False)
+    assert results[0].status == "grader error" and "no_such_topic" in results[0].problems[0]
+    row = next(csv.DictReader(open(tmp_path / "out" / "grades.csv")))
+    assert row["status"] == "grader error" and "ModuleNotFoundError" in row["problems"]
+
+
+# -------------------------------------------------------------- units ----
 
 def test_reports(graded):
     data = json.loads((graded["out"] / "grades.json").read_text())
-    assert data["seed"] == 12345
+    assert data["seed"] == SEED
     assert len(data["results"]) == len(graded["results"])
     header = next(csv.reader(open(graded["out"] / "grades.csv")))
     assert header[:2] == ["student", "notebook"] and "check_pla_update" in header and "check_double" in header
@@ -388,8 +890,6 @@ def test_reports(graded):
         assert page.startswith("<!doctype html>") and student in page
 
 
-# -------------------------------------------------------------- units ----
-
 def test_parse_check_call():
     call = parse_check_call(CHECK)
     assert (call.module, call.function, call.args) == ("coursekit.checks.perceptron", "check_pla_update",
@@ -397,18 +897,88 @@ def test_parse_check_call():
     assert parse_check_call(DOUBLE_TEST) is None
 
 
+def test_rebuild_does_not_count_an_answer_found_by_its_function_as_added():
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    cell_by_id(nb, "pla_update").metadata.nbgrader["grade_id"] = "renamed"
+    steps, problems = rebuild(source_notebook(), nb)
+    assert [s.source for s in steps if s.grade_id == "pla_update"] == [CORRECT_PLA]
+    assert problems == ["answer cell 'pla_update' was found by the function it defines (its cell metadata had "
+                        "been changed)"]
+
+
+def test_rebuild_finds_answers_by_function_before_calling_it_another_unit():
+    steps, problems = rebuild(source_notebook(), without_nbgrader_metadata(with_answers(CORRECT_PLA, CORRECT_DOUBLE)))
+    assert {s.grade_id: s.source for s in steps if s.kind == "answer"} == {"pla_update": CORRECT_PLA,
+                                                                            "double": CORRECT_DOUBLE}
+    other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def softmax(z):\n    return z\n")])
+    with pytest.raises(InvalidSubmission, match="another unit"):
+        rebuild(source_notebook(), other)
+
+
+def test_load_submission_refuses_a_link(tmp_path):
+    real = tmp_path / "real.ipynb"
+    nbformat.write(with_answers(CORRECT_PLA, CORRECT_DOUBLE), str(real))
+    (tmp_path / "link.ipynb").symlink_to(real)
+    with pytest.raises(InvalidSubmission, match="symbolic link"):
+        load_submission(tmp_path / "link.ipynb")
+
+
 def test_load_submission_refuses_a_directory(tmp_path):
     with pytest.raises(InvalidSubmission):
         load_submission(tmp_path)
 
 
-def test_validate_reports_scores_and_edited_locked_cells(tmp_path, capsys):
-    nb = with_answers(WRONG_PLA, CORRECT_DOUBLE)
-    cell_by_id(nb, "check_double").source = "print('I changed this')"
+# ----------------------------------------------------------- validate ----
+
+VALIDATE_LIMITS = Limits(cell_timeout=10, total_timeout=60, memory_mb=1024)
+
+
+def run_validate(tmp_path, nb):
     path = tmp_path / "mine.ipynb"
     nbformat.write(nb, str(path))
-    r = validate(path, limits=Limits(cell_timeout=10, total_timeout=60, memory_mb=1024), seed=3)
+    return validate(path, limits=VALIDATE_LIMITS, seed=3)
+
+
+def test_validate_scores_as_the_grader_would(tmp_path, capsys):
+    r = run_validate(tmp_path, with_answers(WRONG_PLA, CORRECT_DOUBLE))
     out = capsys.readouterr().out
     assert {e.grade_id: e.points for e in r.exercises} == {"check_pla_update": 0, "check_double": 1}
     assert "check_pla_update" in out and "0/2" in out and "wrong" in out
-    assert "'check_double'" in out and "locked but was changed" in out
+    assert "total 1/3" in out and "sandbox: Landlock" in out and "WARNING" not in out
+
+
+def test_validate_does_not_trust_an_edited_test_cell(tmp_path, capsys):
+    """The edit would pass anything; the grader restores the original, which
+    validate does not have: the exercise is not checked, and says why."""
+    nb = with_answers(CORRECT_PLA, "def double(x):\n    return None\n")
+    test = cell_by_id(nb, "check_double")
+    test.source = "print('double(3) = 6')"
+    r = run_validate(tmp_path, nb)
+    out = capsys.readouterr().out
+    index = nb.cells.index(test)
+    ex = {e.grade_id: e for e in r.exercises}
+    assert ex["check_double"].points == 0 and ex["check_double"].status == "not checked"
+    assert ex["check_pla_update"].points == 2 and r.max_total == 3
+    assert f"cell {index} ('check_double') was changed; the grader will restore the original" in out
+
+
+def test_validate_counts_a_deleted_test_cell(tmp_path, capsys):
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    nb.cells.remove(cell_by_id(nb, "check_pla_update"))
+    r = run_validate(tmp_path, nb)
+    out = capsys.readouterr().out
+    assert r.max_total == 3 and r.total == 1
+    assert {e.grade_id: e.status for e in r.exercises} == {"check_pla_update": "not checked", "check_double": "passed"}
+    assert "test cell 'check_pla_update' was deleted; the grader will restore it" in out
+    assert "total 1/3" in out
+
+
+def test_validate_and_grade_agree_on_an_added_helper_cell(graded, tmp_path, capsys):
+    graded_copy = graded["root"] / "submitted" / "added_helper.ipynb"
+    r = run_validate(tmp_path, nbformat.read(str(graded_copy), as_version=4))
+    out = capsys.readouterr().out
+    assert {e.grade_id: e.points for e in r.exercises} == points(graded, "added_helper")
+    assert "NameError" in r.exercises[0].message
+    index = next(i for i, c in enumerate(nbformat.read(str(graded_copy), as_version=4).cells)
+                 if N.cell_source(c).startswith("def _helper"))
+    assert f"cell(s) {index}: code you added" in out and "not run here either" in out

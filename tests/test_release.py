@@ -160,3 +160,39 @@ def test_release_refuses_to_overwrite_the_sources(tmp_path):
     path = write(tmp_path, good_nb())
     with pytest.raises(ReleaseError, match="overwrite the solutions"):
         release([path], path.parent)
+
+
+def test_a_line_containing_a_marker_is_a_marker():
+    """As in nbgrader (`if begin_delimiter in line`): text around a marker does
+    not stop it from hiding the solution or the hidden tests."""
+    nb = good_nb()
+    nb.cells[1].source = ANSWER.replace("### BEGIN SOLUTION", "### BEGIN SOLUTION  (two lines)") \
+                               .replace("### END SOLUTION", "### END SOLUTION  # that's it")
+    nb.cells[2].source = TEST.replace("### BEGIN HIDDEN TESTS", "### BEGIN HIDDEN TESTS  # grader") \
+                             .replace("### END HIDDEN TESTS", "    ### END HIDDEN TESTS")
+    student = release_notebook(nb)
+    text = nbformat.writes(student)
+    assert "secret" not in text and "assert result.passed" not in text and "HIDDEN" not in text
+    assert student.cells[1].source.endswith("    # YOUR CODE HERE\n    raise NotImplementedError()")
+    assert student.cells[2].source == "result = checks.perceptron.check_pla_update(pla_update)"
+
+
+def test_an_unclosed_marker_with_trailing_text_is_refused(tmp_path, capsys):
+    nb = good_nb()
+    nb.cells[2].source = "result = 1\n### BEGIN HIDDEN TESTS  # grader\nassert result\n"
+    assert "line 2: `### BEGIN HIDDEN TESTS` is never closed" in refused(tmp_path, nb, capsys)
+
+
+def test_release_records_what_validate_needs():
+    """The student version lists, in order, every exercise cell with its points
+    and checksum and every plain code cell: `coursekit validate` rebuilds the
+    notebook the grader's way from it and knows the full number of points."""
+    student = release_notebook(good_nb())
+    entries = N.manifest(student)
+    assert [(e["kind"], e.get("grade_id")) for e in entries] == [
+        ("code", None), ("answer", "pla_update"), ("test", "check_pla_update"), ("answer", "why"), ("locked", "demo")]
+    test = entries[2]
+    assert test["points"] == 2 and test["checksum"] == student.cells[2].metadata.nbgrader["checksum"]
+    assert entries[1]["defines"] == ["pla_update"] and entries[3]["cell_type"] == "markdown"
+    assert entries[0]["checksum"] == N.source_checksum(student.cells[0])
+    nbformat.validate(student)

@@ -25,9 +25,9 @@ def region_lines(source: str) -> set[str]:
     inside, outside, depth = set(), set(), 0
     for line in source.split("\n"):
         text = line.strip()
-        if text in (N.BEGIN_SOLUTION, N.BEGIN_HIDDEN):
+        if N.is_marker(line, N.BEGIN_SOLUTION) or N.is_marker(line, N.BEGIN_HIDDEN):  # nbgrader's rule
             depth += 1
-        elif text in (N.END_SOLUTION, N.END_HIDDEN):
+        elif N.is_marker(line, N.END_SOLUTION) or N.is_marker(line, N.END_HIDDEN):
             depth -= 1
         elif text:
             (inside if depth else outside).add(text)

@@ -1,6 +1,7 @@
-"""One sandboxed kernel, driven cell by cell with time limits and output caps."""
+"""One sandboxed kernel, driven cell by cell with time, output and disk limits."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -8,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,14 +18,21 @@ from queue import Empty
 from jupyter_client import KernelManager
 
 from . import rpc
+from .sandbox import ENV_MODE
 
 MAX_OUTPUT_CHARS = 20_000  # kept per cell for the feedback; the rest is counted, not stored
+MAX_FILES = 10_000  # files the kernel may create in its scratch directory
+DISK_POLL_S = 0.25  # how often the scratch directory is measured while a cell runs
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+TEMP_PREFIX = "coursekit-grade"  # every grader folder under the temp folder starts so (all are hidden from kernels)
+# the grader's environment may hold secrets (tokens, keys): the kernel gets only these
+_ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH")
+_ENV_KEEP_PREFIX = ("LC_", "CUDA_", "OMP_", "MKL_", "OPENBLAS_")
 
 
 @dataclass
 class CellRun:
-    status: str  # "ok", "error", "timeout" (interrupted), "stuck" (killed), "dead" (kernel gone)
+    status: str  # "ok", "error", "timeout" (interrupted), "stuck" (killed), "dead" (kernel gone), "disk" (killed)
     text: str = ""
     ename: str = ""
     evalue: str = ""
@@ -31,6 +40,7 @@ class CellRun:
     seconds: float = 0.0
     output_chars: int = 0
     results: list = field(default_factory=list)  # payloads of rpc.MIME display messages
+    earlier: bool = False  # the kernel had been stopped before this run (status and evalue say why)
 
     @property
     def truncated(self) -> bool:
@@ -63,45 +73,74 @@ def keep_readable() -> list[str]:
 
 
 class KernelSession:
-    """A kernel whose working directory is ``scratch`` and which may not touch ``deny``."""
+    """A kernel working in ``home/scratch`` that may not touch ``deny``.
 
-    def __init__(self, scratch: str | Path, private: str | Path, *, deny=(), memory_mb: int | None = 2048,
-                 file_mb: int | None = 64, sandbox: bool = True, startup_timeout: float = 60):
-        self.scratch = Path(scratch)
-        self.private = Path(private)
-        self.deny = [str(d) for d in deny]
-        self.memory_mb, self.file_mb, self.sandbox = memory_mb, file_mb, sandbox
+    ``home`` is a private folder (see :func:`make_run_dir`) holding the
+    kernel's scratch directory, its connection file and its sandbox policy;
+    the grader denies the kernel the whole folder but for its own scratch
+    directory (and its own connection file, which it reads at start), and,
+    under ``coursekit grade``, every other kernel's folder too."""
+
+    def __init__(self, home: str | Path, *, deny=(), memory_mb: int | None = 2048, file_mb: int | None = 64,
+                 disk_mb: int | None = 512, cpu_s: int | None = None, sandbox: bool = True, landlock: bool = True,
+                 startup_timeout: float = 60):
+        self.home = Path(home)
+        self.scratch = self.home / "scratch"
+        self.runtime = self.home / "runtime"
+        self.deny = [str(d) for d in deny] + [str(self.home)]
+        self.memory_mb, self.file_mb, self.disk_mb, self.cpu_s = memory_mb, file_mb, disk_mb, cpu_s
+        self.sandbox, self.landlock = sandbox, landlock
         self.startup_timeout = startup_timeout
         self.km = self.kc = None
         self.dead = False
+        self.ended: CellRun | None = None  # the run that stopped the kernel (killed or died)
+        self.mode: dict | None = None  # the sandbox actually applied, as the kernel reports it
 
     # ------------------------------------------------------------ life ----
     def start(self) -> None:
-        runtime = self.private / "runtime"
-        runtime.mkdir(parents=True, exist_ok=True)
+        self.runtime.mkdir(parents=True, exist_ok=True)
         for sub in ("tmp", ".ipython", ".config"):
             (self.scratch / sub).mkdir(parents=True, exist_ok=True)
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("JPY_", "JUPYTER_", "PYTEST", "COV_")) and k not in ("PYTHONPATH", "PYTHONSTARTUP")}
-        env.update({"HOME": str(self.scratch), "TMPDIR": str(self.scratch / "tmp"),
-                    "IPYTHONDIR": str(self.scratch / ".ipython"), "MPLCONFIGDIR": str(self.scratch / ".config"),
-                    "XDG_CONFIG_HOME": str(self.scratch / ".config"), "XDG_CACHE_HOME": str(self.scratch / ".config"),
-                    "JUPYTER_RUNTIME_DIR": str(runtime), "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
-                    "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", "1"), "MPLBACKEND": "agg"})
         km = _SandboxKernelManager(kernel_name="python3")
-        km.connection_file = str(runtime / "kernel.json")
+        km.connection_file = str(self.runtime / "kernel.json")
         if self.sandbox:
-            policy = self.private / "policy.json"
-            policy.write_text(json.dumps({
-                "scratch": str(self.scratch), "deny": self.deny + [str(self.private)],
-                "keep": keep_readable() + [str(runtime), str(self.scratch)], "memory_mb": self.memory_mb, "file_mb": self.file_mb}))
-            km._policy_path = str(policy)
-        km.start_kernel(cwd=str(self.scratch), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                        extra_arguments=["--HistoryManager.enabled=False"])
+            km._policy_path = self._write_policy(km.connection_file)
+        km.start_kernel(cwd=str(self.scratch), env=self._env(), stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL, extra_arguments=["--HistoryManager.enabled=False"])
         self.km = km
         self.kc = km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=self.startup_timeout)
+        if self.sandbox:
+            self.mode = self._probe_mode()
+
+    def _env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEEP or k.startswith(_ENV_KEEP_PREFIX)}
+        scratch = self.scratch
+        env.update({"HOME": str(scratch), "TMPDIR": str(scratch / "tmp"), "IPYTHONDIR": str(scratch / ".ipython"),
+                    "MPLCONFIGDIR": str(scratch / ".config"), "XDG_CONFIG_HOME": str(scratch / ".config"),
+                    "XDG_CACHE_HOME": str(scratch / ".config"), "JUPYTER_RUNTIME_DIR": str(scratch / "tmp"),
+                    "PYTHONNOUSERSITE": "1", "PYTHONDONTWRITEBYTECODE": "1",
+                    "OMP_NUM_THREADS": env.get("OMP_NUM_THREADS", "1"), "MPLBACKEND": "agg"})
+        return env
+
+    def _write_policy(self, connection_file: str) -> str:
+        # other grader folders in the temp folder (other runs, validations) are hidden too
+        others = glob.glob(os.path.join(tempfile.gettempdir(), TEMP_PREFIX + "*"))
+        policy = self.home / "policy.json"
+        policy.write_text(json.dumps({
+            "scratch": str(self.scratch), "deny": self.deny + others,
+            "keep": keep_readable() + [connection_file, str(self.scratch)], "memory_mb": self.memory_mb,
+            "file_mb": self.file_mb, "cpu_s": self.cpu_s, "landlock": self.landlock}))
+        return str(policy)
+
+    def _probe_mode(self) -> dict | None:
+        """What the sandbox applied, asked before any student code runs (so it cannot be forged)."""
+        run = self.run(f"print(__import__('os').environ.get({ENV_MODE!r}, ''))", 30)
+        try:
+            return json.loads(run.text.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            return None
 
     def shutdown(self) -> None:
         if self.kc is not None:
@@ -137,7 +176,8 @@ class KernelSession:
         and if it still runs ``grace`` seconds later, kill the kernel."""
         if not self.alive():
             self.dead = True
-            return CellRun("dead", evalue="the kernel had already stopped")
+            why = self.ended or CellRun("dead", evalue="the kernel stopped")
+            return CellRun(why.status, evalue=why.evalue, earlier=True)
         start = time.monotonic()
         msg_id = self.kc.execute(code, silent=False, store_history=False, allow_stdin=False, stop_on_error=False)
         run = CellRun("ok")
@@ -151,8 +191,13 @@ class KernelSession:
             if room > 0:
                 texts.append(text[:room])
 
+        next_disk_check = start + DISK_POLL_S
         while reply is None or not idle:
             now = time.monotonic()
+            if now >= next_disk_check:
+                next_disk_check = now + DISK_POLL_S
+                if self._stop_if_over_disk(run):
+                    break
             if now > deadline:
                 if not interrupted:
                     interrupted = True
@@ -162,8 +207,8 @@ class KernelSession:
                         pass
                     deadline = now + grace
                     continue
-                self._kill()
                 run.status, run.evalue = "stuck", "did not stop when interrupted; the kernel was stopped"
+                self._kill(run)
                 break
             try:
                 msg = self.kc.get_iopub_msg(timeout=0.05)
@@ -191,7 +236,7 @@ class KernelSession:
                 if shell is not None and shell.get("parent_header", {}).get("msg_id") == msg_id:
                     reply = shell["content"]
             if msg is None and reply is None and not self.km.is_alive():
-                self.dead = True
+                self.dead, self.ended = True, run
                 run.status, run.evalue = "dead", "the kernel stopped (the code exited or crashed the process)"
                 break
         run.seconds = time.monotonic() - start
@@ -199,10 +244,26 @@ class KernelSession:
         if run.status == "ok" and reply is not None and reply.get("status") != "ok":
             run.status = "timeout" if interrupted else "error"
             run.ename, run.evalue = reply.get("ename", ""), str(reply.get("evalue", ""))[:2000]
+        if run.status not in ("dead", "stuck", "disk"):
+            self._stop_if_over_disk(run)  # what a short cell wrote between two checks
         return run
 
-    def _kill(self) -> None:
-        self.dead = True
+    def _stop_if_over_disk(self, run: CellRun) -> bool:
+        """Kill the kernel if its scratch directory grew past the disk limit."""
+        if not self.disk_mb:
+            return False
+        size, files = scratch_usage(self.scratch, MAX_FILES)
+        if size <= self.disk_mb * 2**20 and files <= MAX_FILES:
+            return False
+        run.status = "disk"
+        run.evalue = (f"wrote more than {self.disk_mb} MB in its working directory" if files <= MAX_FILES
+                      else f"created more than {MAX_FILES:,} files in its working directory")
+        self._kill(run)
+        remove_tree(self.scratch)  # free the space now, not when the notebook ends
+        return True
+
+    def _kill(self, run: CellRun) -> None:
+        self.dead, self.ended = True, run
         try:
             self.km.kill_kernel()
         except Exception:
@@ -226,10 +287,34 @@ class KernelSession:
         return run, result
 
 
-def make_scratch(base: str | None = None) -> Path:
-    import tempfile
+def scratch_usage(folder: Path, max_files: int) -> tuple[int, int]:
+    """(bytes on disk, number of entries) under ``folder``; stops counting past ``max_files``."""
+    size, count, todo = 0, 0, [str(folder)]
+    while todo and count <= max_files:
+        try:
+            entries = list(os.scandir(todo.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            count += 1
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            size += st.st_blocks * 512
+            if entry.is_dir(follow_symlinks=False):
+                todo.append(entry.path)
+    return size, count
 
-    return Path(tempfile.mkdtemp(prefix="coursekit-grade-", dir=base))
+
+def make_run_dir(base: str | Path | None = None) -> Path:
+    """A private folder (mode 0700) for one kernel: ``scratch/``, ``runtime/``, its policy.
+
+    ``base`` is ``coursekit grade``'s batch folder (hidden from every kernel);
+    by default the system temp folder."""
+    path = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "-", dir=base))
+    os.chmod(path, 0o700)
+    return path
 
 
 def remove_tree(path: Path) -> None:

@@ -7,12 +7,14 @@ How a score is made, and why it cannot be gamed by editing the notebook:
    grade_id) taken from the submission. Every locked and test cell, its
    hidden tests and its metadata (grade_id, points) come from the source; a
    test cell the student edited, deleted, moved or turned into markdown is
-   restored and reported. Cells the student added are not run.
+   restored and reported. Cells the student added are not run, and written
+   (markdown) answers are never run.
 2. **Isolate.** It runs in a fresh kernel in its own process, in an empty
-   scratch directory, fenced by :mod:`coursekit.grading.sandbox` (memory and
-   file-size limits, no writes outside the scratch directory, no reading of
-   the source notebooks, the submissions or the grader's output), with a
-   per-cell and a total time limit.
+   scratch directory, fenced by :mod:`coursekit.grading.sandbox` (memory,
+   file-size and CPU limits, no writes outside the scratch directory, no
+   reading of the source notebooks, the submissions, the grader's output or
+   the other kernels' folders, no TCP connections), with a per-cell and a
+   total time limit and a limit on what it may write to disk.
 3. **Re-check outside the kernel.** After each test cell, the grader runs
    the same check again *in its own process* with a random seed the
    notebook never sees; only the student's function runs in the kernel
@@ -26,6 +28,7 @@ from __future__ import annotations
 import ast
 import importlib
 import json
+import os
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
@@ -35,13 +38,14 @@ import nbformat
 
 from . import notebook as N
 from . import rpc
-from .executor import KernelSession, make_scratch, remove_tree
+from .executor import KernelSession, make_run_dir, remove_tree
+from .sandbox import WEAK_WARNING, describe, is_weak
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
 # notebook-level statuses (grades.csv "status")
-GRADED, NOT_ATTEMPTED, INVALID, MISSING, TIMEOUT, CRASHED, GRADER_ERROR = (
-    "graded", "not attempted", "invalid", "missing", "time limit", "kernel died", "grader error")
+GRADED, NOT_ATTEMPTED, INVALID, MISSING, TIMEOUT, DISK, CRASHED, GRADER_ERROR = (
+    "graded", "not attempted", "invalid", "missing", "time limit", "disk limit", "kernel died", "grader error")
 
 
 @dataclass
@@ -50,7 +54,13 @@ class Limits:
     total_timeout: float = 300.0  # seconds per notebook
     memory_mb: int = 2048  # address-space limit of the kernel
     file_mb: int = 64  # largest file the kernel may write
+    disk_mb: int = 512  # most the kernel may keep in its scratch directory, all files together
     sandbox: bool = True
+    landlock: bool = True  # False: the audit hook alone (to test the fallback)
+
+    def cpu_seconds(self) -> int:
+        """The kernel's CPU-time limit: two busy threads for the whole time limit, plus its start."""
+        return int(2 * self.total_timeout + 60)
 
 
 @dataclass
@@ -58,7 +68,7 @@ class ExerciseResult:
     grade_id: str
     points: float
     max_points: float
-    status: str  # passed / not attempted / wrong / error / time limit / kernel died / not run
+    status: str  # passed / not attempted / wrong / error / time limit / disk limit / kernel died / not run / not checked
     message: str = ""
     output: str = ""  # what the test cell printed in the kernel (the check's verdict)
 
@@ -73,6 +83,7 @@ class NotebookResult:
     exercises: list[ExerciseResult] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    sandbox: dict = field(default_factory=dict)  # what the kernel ran under (sandbox.describe); {} if none ran
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -95,15 +106,7 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
     :class:`InvalidSubmission` saying what is wrong with it."""
     path = Path(path)
     notes: list[str] = []
-    if not path.is_file():
-        raise InvalidSubmission(f"{path.name} is not a file")
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidSubmission("the file is empty (0 bytes)")
-    if size > MAX_NOTEBOOK_BYTES:
-        raise InvalidSubmission(f"the file is {size / 2**20:.0f} MiB; a notebook must be under "
-                                f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs before handing in)")
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = _read_plain_file(path)
     try:
         data = json.loads(text)
     except ValueError as err:
@@ -111,8 +114,8 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
     if not isinstance(data, dict) or "nbformat" not in data:
         raise InvalidSubmission("not a notebook: JSON without the 'nbformat' field")
     version = data.get("nbformat")
-    if not isinstance(version, int) or version < 3:
-        raise InvalidSubmission(f"nbformat {version!r} is too old to read; open and save it with Jupyter 4 or newer")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= 4:
+        raise InvalidSubmission(f"nbformat {version!r} is not a notebook format Jupyter knows (1 to 4)")
     try:
         nb = nbformat.reads(text, as_version=4)
     except Exception as err:
@@ -130,6 +133,27 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
     return nb, notes
 
 
+def _read_plain_file(path: Path) -> str:
+    """The file's text; a link (which could point at anything the grader may read) is refused."""
+    if path.is_symlink():
+        raise InvalidSubmission(f"{path.name} is a symbolic link, not a notebook: hand in the file itself")
+    if not path.is_file():
+        raise InvalidSubmission(f"{path.name} is not a file")
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as err:
+        raise InvalidSubmission(f"{path.name} cannot be read ({err.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(MAX_NOTEBOOK_BYTES + 1)
+    if not data:
+        raise InvalidSubmission("the file is empty (0 bytes)")
+    if len(data) > MAX_NOTEBOOK_BYTES:
+        size = os.stat(path).st_size
+        raise InvalidSubmission(f"the file is {size / 2**20:.0f} MiB; a notebook must be under "
+                                f"{MAX_NOTEBOOK_BYTES // 2**20} MiB (clear the outputs before handing in)")
+    return data.decode("utf-8", errors="replace")
+
+
 def grade_ids(nb) -> set[str]:
     return {gid for gid in map(N.grade_id, nb.cells) if gid}
 
@@ -140,23 +164,16 @@ def grade_ids(nb) -> set[str]:
 class Step:
     """One cell of the notebook that runs."""
 
-    kind: str  # "code", "answer", "test"
+    kind: str  # "code", "answer", "test", or "unchecked" (a test validate cannot run: see `note`)
     source: str
     grade_id: str | None = None
     points: float = 0.0
+    note: str = ""
 
 
-def rebuild(source_nb, submitted_nb, name: str = "notebook") -> tuple[list[Step], list[str]]:
-    """The cells to run: the source notebook with the student's answer cells.
-
-    Returns the steps and the problems found (each a sentence for the
-    feedback). Raises :class:`InvalidSubmission` when the submission has none
-    of the source's exercise cells (another unit, or not this assignment).
-    """
-    released = N.release_notebook(source_nb, name)
+def _cells_by_grade_id(nb, problems: list[str]) -> dict[str, tuple[int, dict]]:
     theirs: dict[str, tuple[int, dict]] = {}
-    problems: list[str] = []
-    for index, cell in enumerate(submitted_nb.cells):
+    for index, cell in enumerate(nb.cells):
         gid = N.grade_id(cell)
         if gid is None:
             continue
@@ -164,72 +181,108 @@ def rebuild(source_nb, submitted_nb, name: str = "notebook") -> tuple[list[Step]
             problems.append(f"two cells have grade_id {gid!r}; the first one was used")
             continue
         theirs[gid] = (index, cell)
-    ours = [gid for gid in map(N.grade_id, source_nb.cells) if gid]
-    if ours and not set(ours) & set(theirs):
-        raise InvalidSubmission(f"this is not {name}: none of its exercise cells ({', '.join(ours[:4])}"
-                                f"{', ...' if len(ours) > 4 else ''}) is in the file (another unit's notebook?)")
+    return theirs
 
+
+def find_answer(gid: str, wanted, theirs, nb, taken: set[int], known: set[str], problems: list[str]):
+    """The student's answer cell for ``gid``: the cell with that grade_id, or,
+    if the metadata was changed or lost, the code cell defining one of the
+    ``wanted`` functions (and belonging to no other exercise). ``taken``
+    holds the ids of the cells already used; the cell found is added."""
+    found = theirs.get(gid, (None, None))[1]
+    if found is None and wanted:
+        for cell in nb.cells:
+            if id(cell) in taken or cell.get("cell_type") != "code" or N.grade_id(cell) in known \
+                    or N.is_locked(cell) or not set(wanted) & set(N.defined_names(N.cell_source(cell))):
+                continue
+            found = cell
+            problems.append(f"answer cell {gid!r} was found by the function it defines "
+                            "(its cell metadata had been changed)")
+            break
+    if found is not None:
+        taken.add(id(found))
+    return found
+
+
+def _answer_step(gid: str, cell, stub: str, problems: list[str]) -> Step:
+    if cell is None:
+        problems.append(f"answer cell {gid!r} is missing; it was graded as not attempted")
+        return Step("answer", stub, gid)
+    if cell.get("cell_type") != "code":
+        problems.append(f"answer cell {gid!r} was turned into {cell.get('cell_type')}; it was graded as not attempted")
+        return Step("answer", stub, gid)
+    return Step("answer", N.cell_source(cell), gid)
+
+
+def rebuild(source_nb, submitted_nb, name: str = "notebook") -> tuple[list[Step], list[str]]:
+    """The cells to run: the source notebook with the student's answer cells.
+
+    Returns the steps and the problems found (each a sentence for the
+    feedback). Raises :class:`InvalidSubmission` when the submission has none
+    of the source's exercise cells, by grade_id or by the functions they
+    define (another unit, or not this assignment).
+    """
+    released = N.release_notebook(source_nb, name)
+    problems: list[str] = []
+    theirs = _cells_by_grade_id(submitted_nb, problems)
+    ours = [gid for gid in map(N.grade_id, source_nb.cells) if gid]
+    taken: set[int] = set()
     steps: list[Step] = []
-    used: set[str] = set()
     locked_order: list[str] = []
+    locked_problems: list[str] = []
+    answers_found = 0
     for src_cell, rel_cell in zip(source_nb.cells, released.cells):
         gid = N.grade_id(src_cell)
-        if gid and N.is_solution(src_cell) and not N.is_grade(src_cell):
-            steps.append(_answer_step(src_cell, rel_cell, theirs, used, submitted_nb, problems))
+        if gid and N.is_solution(src_cell):
+            if src_cell.cell_type != "code":
+                continue  # a written answer: for the instructor to read, never run
+            stub = N.cell_source(rel_cell)
+            cell = find_answer(gid, N.defined_names(stub), theirs, submitted_nb, taken, set(ours), problems)
+            answers_found += cell is not None
+            steps.append(_answer_step(gid, cell, stub, problems))
             continue
         if gid and N.is_locked(src_cell):
             locked_order.append(gid)
             problem = _compare_locked(rel_cell, theirs.get(gid, (None, None))[1], src_cell)
             if problem:
-                problems.append(f"{'test' if N.is_grade(src_cell) else 'locked'} cell {gid!r} {problem}; "
-                                "the original was restored")
-            used.add(gid)
+                locked_problems.append(f"{'test' if N.is_grade(src_cell) else 'locked'} cell {gid!r} {problem}; "
+                                       "the original was restored")
         if src_cell.cell_type != "code":
             continue
         kind = "test" if N.is_grade(src_cell) else "code"
         steps.append(Step(kind, N.cell_source(src_cell), gid, N.points(src_cell) if N.is_grade(src_cell) else 0.0))
-    present = [gid for gid in sorted(theirs, key=lambda g: theirs[g][0]) if gid in ours]
-    expected = [gid for gid in ours if gid in theirs]
-    moved = [a for a, b in zip(present, expected) if a != b and a in locked_order]
-    if moved:
-        problems.append(f"locked/test cells were moved ({', '.join(moved[:5])}); they ran in their original place")
-    plain = {N.cell_source(c).strip() for c in source_nb.cells if c.cell_type == "code" and not N.grade_id(c)}
-    added = sum(1 for c in submitted_nb.cells if c.get("cell_type") == "code" and N.cell_source(c).strip()
-                and (N.grade_id(c) or "") not in ours and N.cell_source(c).strip() not in plain)
+    if ours and not set(ours) & set(theirs) and not answers_found:
+        raise InvalidSubmission(f"this is not {name}: none of its exercise cells ({', '.join(ours[:4])}"
+                                f"{', ...' if len(ours) > 4 else ''}) is in the file (another unit's notebook?)")
+    if theirs:
+        problems += locked_problems
+    else:
+        problems.append("the notebook has no nbgrader metadata (an old format, or copied into a new notebook): "
+                        "its answers were found by the functions they define, and every locked and test cell "
+                        "was taken from the source")
+    problems += _moved(theirs, ours, locked_order)
+    added = _added_cells(source_nb, released, submitted_nb, taken, set(ours))
     if added:
         problems.append(f"{added} code cell(s) you added or changed outside the answer cells were not run by the "
                         "grader: put all the code an answer needs inside its answer cell")
     return steps, problems
 
 
-def _answer_step(src_cell, rel_cell, theirs, used, submitted_nb, problems) -> Step:
-    gid = N.grade_id(src_cell)
-    found = theirs.get(gid, (None, None))[1]
-    if found is None:  # the metadata may have been changed: look for the function it defines
-        wanted = _defined_names(N.cell_source(rel_cell))
-        for cell in submitted_nb.cells:
-            if cell.get("cell_type") == "code" and N.grade_id(cell) not in used and wanted and \
-                    wanted & _defined_names(N.cell_source(cell)) and not N.is_locked(cell):
-                found = cell
-                problems.append(f"answer cell {gid!r} was found by the function it defines "
-                                "(its cell metadata had been changed)")
-                break
-    if found is None:
-        problems.append(f"answer cell {gid!r} is missing; it was graded as not attempted")
-        return Step("answer", N.cell_source(rel_cell), gid)
-    if found.get("cell_type") != src_cell.cell_type:
-        problems.append(f"answer cell {gid!r} was turned into {found.get('cell_type')}; it was graded as not attempted")
-        return Step("answer", N.cell_source(rel_cell), gid)
-    used.add(N.grade_id(found) or "")
-    return Step("answer", N.cell_source(found), gid)
+def _moved(theirs, ours, locked_order) -> list[str]:
+    present = [gid for gid in sorted(theirs, key=lambda g: theirs[g][0]) if gid in ours]
+    expected = [gid for gid in ours if gid in theirs]
+    moved = [a for a, b in zip(present, expected) if a != b and a in locked_order]
+    return [f"locked/test cells were moved ({', '.join(moved[:5])}); they ran in their original place"] if moved else []
 
 
-def _defined_names(source: str) -> set[str]:
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return set()
-    return {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+def _added_cells(source_nb, released, submitted_nb, taken: set[int], ours: set[str]) -> int:
+    """Code cells of the submission the grader does not run: not an answer it
+    used, not one of the exercise cells, and not the text of a source cell."""
+    known = {N.cell_source(c).strip() for nb in (source_nb, released) for c in nb.cells
+             if c.cell_type == "code" and not N.is_solution(c)}
+    return sum(1 for c in submitted_nb.cells
+               if c.get("cell_type") == "code" and N.cell_source(c).strip() and id(c) not in taken
+               and (N.grade_id(c) or "") not in ours and N.cell_source(c).strip() not in known)
 
 
 def _compare_locked(released_cell, theirs, source_cell) -> str | None:
@@ -244,6 +297,108 @@ def _compare_locked(released_cell, theirs, source_cell) -> str | None:
         if N.nbg(theirs).get(key) != N.nbg(released_cell).get(key):
             return f"had its metadata changed ({key})"
     return None
+
+
+# ------------------------------------------------- rebuild (validate) ----
+
+def rebuild_released(nb) -> tuple[list[Step], list[str], float]:
+    """What ``coursekit validate`` runs: the student's notebook rebuilt the
+    grader's way from the student's copy alone.
+
+    The manifest stored at release (see :func:`notebook.release_manifest`)
+    says what the grader runs, in order: answers are the student's (found
+    as the grader finds them); locked, test and plain code cells run only if
+    they are as released (their checksums match), since the grader restores
+    the originals, which this copy does not hold: a changed or deleted test
+    cell is scored 0, "not checked"; cells the student added are not run.
+    Returns the steps, the problems and the full number of points."""
+    problems: list[str] = []
+    entries = N.manifest(nb)
+    if entries is None:
+        entries = _own_manifest(nb)
+        problems.append(f"this notebook carries no release information (metadata {N.MANIFEST_KEY!r}: released by "
+                        "another tool, or its metadata was removed), so cells you added could not be told apart "
+                        "and were run, and a deleted test cell could not be noticed; the grader will not run added "
+                        "cells")
+    theirs = _cells_by_grade_id(nb, problems)
+    known = {e["grade_id"] for e in entries if e.get("grade_id")}
+    index_of = {id(c): i for i, c in enumerate(nb.cells)}
+    taken: set[int] = set()
+    steps: list[Step] = []
+    for entry in entries:
+        kind, gid = entry.get("kind"), entry.get("grade_id")
+        if kind == "answer":
+            if entry.get("cell_type", "code") == "code":
+                stub = _stub(entry.get("defines") or [])
+                cell = find_answer(gid, entry.get("defines") or [], theirs, nb, taken, known, problems)
+                steps.append(_answer_step(gid, cell, stub, problems))
+        elif kind == "code":
+            cell = next((c for c in nb.cells if id(c) not in taken and c.get("cell_type") == "code"
+                         and (N.grade_id(c) or "") not in known and N.source_checksum(c) == entry.get("checksum")), None)
+            if cell is None:
+                problems.append("a code cell of the released notebook was changed or deleted; the grader runs the "
+                                "original, which this copy does not have, so it was not run here (cells after it may "
+                                "fail here but not when graded): undo the change to check them")
+            else:
+                taken.add(id(cell))
+                steps.append(Step("code", N.cell_source(cell)))
+        elif kind in ("test", "locked") and gid:
+            steps += _released_cell_step(entry, theirs.get(gid, (None, None))[1], index_of, taken, problems)
+    added = [index_of[id(c)] for c in nb.cells if c.get("cell_type") == "code" and N.cell_source(c).strip()
+             and id(c) not in taken and (N.grade_id(c) or "") not in known]
+    if added:
+        problems.append(f"cell(s) {', '.join(map(str, added))}: code you added (or changed) outside the answer cells; "
+                        "the grader does not run such cells, so they were not run here either: put all the code an "
+                        "answer needs inside its answer cell")
+    max_total = sum(float(e.get("points") or 0) for e in entries if e.get("kind") == "test")
+    return steps, problems, max_total
+
+
+def _released_cell_step(entry: dict, cell, index_of: dict, taken: set[int], problems: list[str]) -> list[Step]:
+    """The step for a locked or test cell if it is as released; else the
+    problem, and for a test cell a "not checked" result."""
+    gid, test = entry["grade_id"], entry.get("kind") == "test"
+    points = float(entry.get("points") or 0)
+    if cell is not None and N.compute_checksum(cell) == entry.get("checksum"):
+        taken.add(id(cell))
+        if cell.get("cell_type") != "code":
+            return []
+        return [Step("test" if test else "code", N.cell_source(cell), gid, points if test else 0.0)]
+    if cell is None:
+        problem = f"{'test' if test else 'locked'} cell {gid!r} was deleted; the grader will restore it"
+    else:
+        taken.add(id(cell))
+        problem = f"cell {index_of[id(cell)]} ({gid!r}) was changed; the grader will restore the original"
+    if not test:
+        problems.append(f"{problem}; this copy does not have it, so it was not run here (cells after it may fail "
+                        "here but not when graded)")
+        return []
+    problems.append(problem)
+    return [Step("unchecked", "", gid, points,
+                 f"cannot be checked here: {problem} and score that. Undo your change (copy the cell from a fresh "
+                 "copy of the notebook) to check this exercise.")]
+
+
+def _stub(names) -> str:
+    return "\n".join(f"def {n}(*args, **kwargs):\n    raise NotImplementedError()\n" for n in names) or "pass"
+
+
+def _own_manifest(nb) -> list[dict]:
+    """A manifest made from the notebook itself, trusting each cell's stored
+    nbgrader checksum (a notebook released without a manifest)."""
+    entries = []
+    for cell in nb.cells:
+        gid = N.grade_id(cell)
+        if gid is None:
+            if cell.get("cell_type") == "code":
+                entries.append({"kind": "code", "checksum": N.source_checksum(cell)})
+        elif N.is_solution(cell):
+            entries.append({"kind": "answer", "grade_id": gid, "cell_type": N.nbg(cell).get("cell_type", cell.cell_type),
+                            "defines": N.defined_names(N.cell_source(cell))})
+        else:
+            entries.append({"kind": "test" if N.is_grade(cell) else "locked", "grade_id": gid,
+                            "points": N.points(cell), "checksum": N.nbg(cell).get("checksum") or N.compute_checksum(cell)})
+    return entries
 
 
 # --------------------------------------------------------- re-checks ----
@@ -303,6 +458,8 @@ class StudentFunction:
             raise TimeoutError("time limit: your function did not finish in time (an endless loop?)")
         if run.status == "dead":
             raise RuntimeError("the kernel stopped while your function ran")
+        if run.status == "disk":
+            raise RuntimeError(f"your function {run.evalue}; the notebook was stopped")
         if not result:
             raise RuntimeError("your function's result could not be read back"
                                + (f" ({run.ename}: {run.evalue})" if run.ename else ""))
@@ -342,82 +499,98 @@ def recheck(session: KernelSession, call: CheckCall, seed: int, deadline: float)
 # ----------------------------------------------------------- execute ----
 
 _ERROR_STATUS = {"NotImplementedError": "not attempted", "AssertionError": "wrong"}
+# why a notebook was stopped -> its status; the first stop is the only one (nothing runs after it)
+_STOP_STATUS = {"dead": CRASHED, "disk": DISK, "stuck": TIMEOUT, "total": TIMEOUT}
+
+
+@dataclass
+class Execution:
+    exercises: list[ExerciseResult]
+    problems: list[str]
+    status: str  # GRADED, NOT_ATTEMPTED, TIMEOUT, DISK or CRASHED
+    sandbox: dict  # what the kernel ran under (see sandbox.describe)
 
 
 def execute(steps: list[Step], *, limits: Limits, deny=(), seed: int | None = None,
-            scratch_base: str | None = None) -> tuple[list[ExerciseResult], list[str], str]:
+            scratch_base: str | None = None) -> Execution:
     """Run the rebuilt notebook in a sandboxed kernel; score each test cell.
 
-    Returns (exercise results, problems, status), status one of GRADED,
-    NOT_ATTEMPTED, TIMEOUT, CRASHED."""
+    The kernel gets a private folder under ``scratch_base`` (``coursekit
+    grade``'s batch folder, hidden from every kernel) or the temp folder."""
     seed = secrets.randbelow(2**31) if seed is None else seed
-    scratch, private = make_scratch(scratch_base), make_scratch(scratch_base)
+    home = make_run_dir(scratch_base)
     results: list[ExerciseResult] = []
     problems: list[str] = []
-    status = GRADED
-    total_deadline = time.monotonic() + limits.total_timeout
+    stop_kind, mode = "", {}
     try:
         for step in steps:  # the check modules load before any student code runs
             call = parse_check_call(step.source) if step.kind == "test" else None
             if call:
                 importlib.import_module(call.module)
-        session = KernelSession(scratch, private, deny=list(deny) + [str(private)], memory_mb=limits.memory_mb,
-                                file_mb=limits.file_mb, sandbox=limits.sandbox)
+        session = KernelSession(home, deny=deny, memory_mb=limits.memory_mb, file_mb=limits.file_mb,
+                                disk_mb=limits.disk_mb, cpu_s=limits.cpu_seconds(), sandbox=limits.sandbox,
+                                landlock=limits.landlock)
         with session:
+            mode = session.mode or ({"unknown": True} if limits.sandbox else {"off": True})
+            total_deadline = time.monotonic() + limits.total_timeout  # from a ready kernel: its start is not the notebook's
             stopped = ""
             for step in steps:
-                if step.kind != "test":
-                    if stopped:
-                        continue
-                    run = session.run(step.source, _budget(limits, total_deadline))
-                    stopped = stopped or _stop_reason(run, total_deadline, problems, step)
+                if step.kind == "unchecked":
+                    results.append(ExerciseResult(step.grade_id, 0.0, step.points, "not checked", step.note))
                     continue
                 if stopped:
-                    results.append(ExerciseResult(step.grade_id, 0.0, step.points, "not run", stopped))
+                    if step.kind == "test":
+                        results.append(ExerciseResult(step.grade_id, 0.0, step.points, "not run", stopped))
                     continue
                 run = session.run(step.source, _budget(limits, total_deadline))
-                result = _score(session, step, run, seed, limits, total_deadline)
-                results.append(result)
-                stopped = _stop_reason(run, total_deadline, problems, step)
-            if stopped:
-                status = CRASHED if session.dead and not any("time limit" in p for p in problems) else TIMEOUT
+                if step.kind == "test":
+                    results.append(_score(session, step, run, seed, limits, total_deadline))
+                stop_kind, stopped = _stop_reason(run, total_deadline, problems, step, limits)
     finally:
-        remove_tree(scratch)
-        remove_tree(private)
+        remove_tree(home)
+    status = _STOP_STATUS.get(stop_kind, GRADED)
     if status == GRADED and results and all(r.status == "not attempted" for r in results):
         status = NOT_ATTEMPTED
-    return results, problems, status
+    return Execution(results, problems, status, mode)
 
 
 def _budget(limits: Limits, total_deadline: float) -> float:
     return max(0.0, min(limits.cell_timeout, total_deadline - time.monotonic()))
 
 
-def _stop_reason(run, total_deadline, problems, step) -> str:
+def _stop_reason(run, total_deadline, problems, step, limits) -> tuple[str, str]:
+    """("", "") to go on, else (kind, what to tell for the cells that do not run)."""
     where = f"cell {step.grade_id!r}" if step.grade_id else "a cell"
+    if run.earlier:  # stopped during the grader's re-check of the previous test cell
+        where = "the grader's re-run of a check on your function"
     if run.truncated:
         problems.append(f"{where} printed {run.output_chars:,} characters; only the first part was kept")
     if run.status == "dead":
         problems.append(f"the kernel stopped while {where} ran (exit, crash or memory limit)")
-        return "not run: the kernel stopped earlier"
+        return "dead", "not run: the kernel stopped earlier"
+    if run.status == "disk":
+        problems.append(f"{where} {run.evalue} (limit {limits.disk_mb} MB); the notebook was stopped")
+        return "disk", "not run: the notebook was stopped after writing too much to disk"
     if run.status == "stuck":
         problems.append(f"{where} ran past the time limit and did not stop when interrupted")
-        return "not run: the kernel was stopped after an earlier cell ran past the time limit"
+        return "stuck", "not run: the kernel was stopped after an earlier cell ran past the time limit"
     if run.status == "timeout":
         problems.append(f"{where} ran past the time limit and was interrupted")
     if time.monotonic() >= total_deadline:
-        problems.append("the notebook ran past the total time limit")
-        return "not run: the notebook ran past the total time limit"
+        problems.append(f"the notebook ran past the total time limit ({limits.total_timeout:g} s)")
+        return "total", "not run: the notebook ran past the total time limit"
     if run.status == "error" and run.ename == "MemoryError":
         problems.append(f"{where} ran out of memory (limit reached)")
-    return ""
+    return "", ""
+
+
+_RUN_STATUS = {"timeout": "time limit", "stuck": "time limit", "dead": "kernel died", "disk": "disk limit"}
 
 
 def _score(session, step: Step, run, seed: int, limits: Limits, total_deadline: float) -> ExerciseResult:
     output = run.text.strip()
-    if run.status in ("timeout", "stuck", "dead"):
-        status = "kernel died" if run.status == "dead" else "time limit"
-        return ExerciseResult(step.grade_id, 0.0, step.points, status,
+    if run.status in _RUN_STATUS:
+        return ExerciseResult(step.grade_id, 0.0, step.points, _RUN_STATUS[run.status],
                               run.evalue or "the test did not finish within the time limit", output)
     call = parse_check_call(step.source)
     verdict = None
@@ -467,20 +640,22 @@ def grade_notebook(source_path, submission_path, *, student: str, limits: Limits
                             for c in source_nb.cells if N.is_grade(c)]
         result.seconds = time.monotonic() - start
         return result
-    exercises, run_problems, status = execute(steps, limits=limits, deny=deny, seed=seed, scratch_base=scratch_base)
-    result.exercises, result.status = exercises, status
-    result.problems = notes + problems + run_problems
-    result.total = sum(e.points for e in exercises)
+    run = execute(steps, limits=limits, deny=deny, seed=seed, scratch_base=scratch_base)
+    result.exercises, result.status, result.sandbox = run.exercises, run.status, run.sandbox
+    result.problems = notes + problems + run.problems
+    result.total = sum(e.points for e in run.exercises)
     result.seconds = time.monotonic() - start
     return result
 
 
 def validate(path, *, limits: Limits | None = None, seed: int | None = None, verbose: bool = True) -> NotebookResult:
-    """What ``coursekit validate`` does: grade a student's notebook against itself.
+    """What ``coursekit validate`` does: run the student's notebook as the grader would.
 
-    Test cells are checked against the checksums stored at release (an edited
-    one is reported; the grader would restore the original), and each
-    exercise is scored as the grader would, without the hidden tests."""
+    The notebook is rebuilt the grader's way from the student's copy (see
+    :func:`rebuild_released`): only the answer cells are the student's;
+    locked and test cells run only as released (an edited one is reported
+    and its exercise not checked); added cells are not run. Each exercise is
+    scored as the grader would, without the hidden tests."""
     path = Path(path)
     limits = limits or Limits()
     start = time.monotonic()
@@ -490,21 +665,11 @@ def validate(path, *, limits: Limits | None = None, seed: int | None = None, ver
     except InvalidSubmission as err:
         result.status, result.problems = INVALID, [str(err)]
         return _print_validation(result, verbose)
-    problems = list(notes)
-    steps = []
-    for index, cell in enumerate(nb.cells):
-        meta = N.nbg(cell)
-        if N.is_locked(cell) and meta.get("checksum") and N.compute_checksum(cell) != meta["checksum"]:
-            problems.append(f"cell {index} ({N.grade_id(cell)!r}) is locked but was changed; the grader will "
-                            "restore the original, so your change will not count")
-        if cell.cell_type != "code":
-            continue
-        kind = "test" if N.is_grade(cell) else ("answer" if N.is_solution(cell) else "code")
-        steps.append(Step(kind, N.cell_source(cell), N.grade_id(cell), N.points(cell) if N.is_grade(cell) else 0))
-    result.max_total = sum(s.points for s in steps if s.kind == "test")
-    exercises, run_problems, status = execute(steps, limits=limits, seed=seed)
-    result.exercises, result.status, result.problems = exercises, status, problems + run_problems
-    result.total = sum(e.points for e in exercises)
+    steps, problems, result.max_total = rebuild_released(nb)
+    run = execute(steps, limits=limits, seed=seed)
+    result.exercises, result.status, result.sandbox = run.exercises, run.status, run.sandbox
+    result.problems = notes + problems + run.problems
+    result.total = sum(e.points for e in run.exercises)
     result.seconds = time.monotonic() - start
     return _print_validation(result, verbose)
 
@@ -520,5 +685,8 @@ def _print_validation(result: NotebookResult, verbose: bool) -> NotebookResult:
         print(f"  {e.grade_id:<32} {e.points:g}/{e.max_points:g}  {e.status}" + (f": {first[0]}" if first else ""))
     if result.status != INVALID:
         print(f"  total {result.total:g}/{result.max_total:g} (hidden tests may still lower this)")
+    if result.sandbox:
+        print(f"  sandbox: {describe(result.sandbox)}")
+        if is_weak(result.sandbox):
+            print(f"  WARNING: {WEAK_WARNING}")
     return result
-

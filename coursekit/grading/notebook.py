@@ -15,6 +15,7 @@ cell and line.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import hashlib
 from dataclasses import dataclass
@@ -91,6 +92,58 @@ def cell_source(cell) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
+def source_checksum(cell) -> str:
+    """MD5 of a plain cell's type and source (plain cells carry no nbgrader checksum)."""
+    return hashlib.md5((cell.get("cell_type", "") + "\0" + cell_source(cell).strip()).encode("utf-8")).hexdigest()
+
+
+def defined_names(source: str) -> list[str]:
+    """The functions and classes a cell defines at top level (how an answer
+    cell whose metadata was lost is recognised)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+
+
+# ----------------------------------------------------------- manifest ----
+# The student version records, in its notebook metadata, what the grader
+# will run: every nbgrader cell and every plain code cell, in order. With it
+# `coursekit validate` rebuilds the notebook the grader's way from the
+# student's copy alone: it can tell added, changed and deleted cells apart
+# and knows the full number of points.
+MANIFEST_KEY = "coursekit"
+
+
+def release_manifest(released) -> list[dict]:
+    entries = []
+    for cell in released.cells:
+        gid = grade_id(cell)
+        if gid is None:
+            if cell.get("cell_type") == "code":
+                entries.append({"kind": "code", "checksum": source_checksum(cell)})
+            continue
+        entry = {"grade_id": gid, "cell_type": cell.get("cell_type")}
+        if is_solution(cell):
+            entry.update(kind="answer", defines=defined_names(cell_source(cell)))
+        else:
+            entry.update(kind="test" if is_grade(cell) else "locked", checksum=compute_checksum(cell))
+            if is_grade(cell):
+                entry["points"] = points(cell)
+        entries.append(entry)
+    return entries
+
+
+def manifest(nb) -> list[dict] | None:
+    """The manifest stored at release, or None (released elsewhere, or the metadata was removed)."""
+    data = nb.get("metadata", {}).get(MANIFEST_KEY, {})
+    cells = data.get("cells") if isinstance(data, dict) else None
+    if not isinstance(cells, list) or not all(isinstance(e, dict) and e.get("kind") for e in cells):
+        return None
+    return cells
+
+
 # ------------------------------------------------------------ markers ----
 
 @dataclass
@@ -100,18 +153,23 @@ class Region:
     indent: str
 
 
+def is_marker(line: str, marker: str) -> bool:
+    """nbgrader's rule: a line *containing* the marker is the marker line
+    (``### BEGIN HIDDEN TESTS  # grader`` hides the tests as nbgrader would)."""
+    return marker in line
+
+
 def _marker_regions(lines: list[str], begin: str, end: str, where: str) -> list[Region]:
     """The regions between ``begin`` and ``end`` markers; unbalanced or nested
     markers are a :class:`ReleaseError` naming the line."""
     regions, open_at = [], None
     for i, line in enumerate(lines):
-        text = line.strip()
-        if text == begin:
+        if is_marker(line, begin):  # checked first, as nbgrader does
             if open_at is not None:
                 raise ReleaseError(f"{where}, line {i + 1}: `{begin}` inside the region opened at line "
                                    f"{open_at + 1}; close it with `{end}` first")
             open_at = i
-        elif text == end:
+        elif is_marker(line, end):
             if open_at is None:
                 raise ReleaseError(f"{where}, line {i + 1}: `{end}` without a matching `{begin}`")
             indent = lines[open_at][: len(lines[open_at]) - len(lines[open_at].lstrip())]
@@ -120,13 +178,6 @@ def _marker_regions(lines: list[str], begin: str, end: str, where: str) -> list[
     if open_at is not None:
         raise ReleaseError(f"{where}, line {open_at + 1}: `{begin}` is never closed by `{end}`")
     return regions
-
-
-def _has_marker(lines, *markers) -> int | None:
-    for i, line in enumerate(lines):
-        if line.strip() in markers:
-            return i
-    return None
 
 
 def stub_solution(source: str, cell_type: str = "code") -> str:
@@ -226,6 +277,7 @@ def release_notebook(nb, name: str = "notebook"):
             cell.metadata.nbgrader["checksum"] = compute_checksum(cell)
             cell.metadata.nbgrader["cell_type"] = cell.cell_type
     out.metadata["kernelspec"] = dict(KERNELSPEC)
+    out.metadata[MANIFEST_KEY] = {"cells": release_manifest(out)}
     return out
 
 

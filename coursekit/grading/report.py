@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from .grader import NotebookResult
+from .sandbox import describe, is_weak
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -29,8 +30,10 @@ def write_reports(results: list[NotebookResult], out: Path, *, seed: int, source
             got = {e.grade_id: e.points for e in r.exercises}
             writer.writerow([r.student, r.notebook, *[f"{got[i]:g}" if i in got else "" for i in ids],
                              f"{r.total:g}", f"{r.max_total:g}", r.status, " | ".join(r.problems)])
+    modes = [r.sandbox for r in results if r.sandbox]  # the kernels that ran (not the invalid or missing files)
     (out / "grades.json").write_text(json.dumps(
-        {"source": source, "seed": seed, "results": [r.to_dict() for r in results]}, indent=1))
+        {"source": source, "seed": seed, "sandbox": sorted({describe(m) for m in modes}),
+         "sandbox_weak": any(is_weak(m) for m in modes), "results": [r.to_dict() for r in results]}, indent=1))
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
     by_student: dict[str, list[NotebookResult]] = {}
@@ -42,7 +45,8 @@ def write_reports(results: list[NotebookResult], out: Path, *, seed: int, source
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border:1px solid #ccc;padding:.35rem .5rem;text-align:left;vertical-align:top}
-.passed{background:#e8f6e8}.wrong,.error,.time\\ limit,.kernel\\ died{background:#fdeaea}.not\\ attempted,.not\\ run{background:#fff6dd}
+.passed{background:#e8f6e8}.wrong,.error,.time\\ limit,.disk\\ limit,.kernel\\ died{background:#fdeaea}
+.not\\ attempted,.not\\ run,.not\\ checked{background:#fff6dd}
 pre{white-space:pre-wrap;margin:.2rem 0;font-size:.85rem}.problems{background:#fff6dd;padding:.5rem 1rem}"""
 
 
