@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validate import real_number, whole_number
+
 __all__ = [
     "CREDIT_FEATURES",
     "HEART_FEATURES",
@@ -50,23 +52,8 @@ __all__ = [
 
 
 def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value}")
-    return int(value)
-
-
-def _check_float(name: str, value, low: float, high: float, *, high_open: bool = False) -> float:
-    """A real number in [low, high] (or [low, high) with high_open)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    value = float(value)
-    too_high = value >= high if high_open else value > high
-    if not np.isfinite(value) or value < low or too_high:
-        interval = f"[{low}, {high})" if high_open else f"[{low}, {high}]"
-        raise ValueError(f"{name} must be in {interval}, got {value}")
-    return value
+    """An int (or NumPy integer) >= minimum: sizes and seeds are not given as floats here."""
+    return whole_number(name, value, minimum, noun="integer", allow_float=False)
 
 
 def _rng(seed) -> np.random.Generator:
@@ -145,7 +132,7 @@ def linearly_separable(n: int = 40, margin: float = 0.1, seed: int = 0, return_w
     sign(w_f . (1, x1, x2)) = y and y * (w_f . (1, x1, x2)) >= margin.
     """
     n = _check_int("n", n, 2)
-    margin = _check_float("margin", margin, 0.0, _MAX_MARGIN)
+    margin = real_number("margin", margin, 0.0, _MAX_MARGIN)
     X, y, w_f = _separable(n, margin, _rng(seed))
     return (X, y, w_f) if return_weights else (X, y)
 
@@ -162,8 +149,8 @@ def noisy_separable(n: int = 40, margin: float = 0.1, noise: float = 0.1, seed: 
     ``return_weights=True`` also returns the clean target line ``w_f``.
     """
     n = _check_int("n", n, 2)
-    margin = _check_float("margin", margin, 0.0, _MAX_MARGIN)
-    noise = _check_float("noise", noise, 0.0, 0.5)
+    margin = real_number("margin", margin, 0.0, _MAX_MARGIN)
+    noise = real_number("noise", noise, 0.0, 0.5)
     rng = _rng(seed)
     X, y, w_f = _separable(n, margin, rng)
     flip = rng.choice(n, size=round(noise * n), replace=False)
@@ -225,7 +212,7 @@ def xor_quadrants(n: int = 200, noise: float = 0.0, seed: int = 0):
     Returns ``X`` (n, 2) float64 and ``y`` (n,) int in {0, 1}.
     """
     n = _check_int("n", n, 4)
-    noise = _check_float("noise", noise, 0.0, 1.0)
+    noise = real_number("noise", noise, 0.0, 1.0)
     rng = _rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(n, 2))
     y = (X[:, 0] * X[:, 1] < 0).astype(np.int64)
@@ -306,10 +293,8 @@ def eight_gaussians(n: int = 512, radius: float = 2.0, std: float = 0.05, seed: 
     Returns ``X`` (n, 2) float64 only (a GAN needs no labels).
     """
     n = _check_int("n", n, 1)
-    radius = _check_float("radius", radius, 0.0, 1e6)
-    std = _check_float("std", std, 0.0, 1e6)
-    if radius == 0.0:
-        raise ValueError("radius must be > 0, got 0.0")
+    radius = real_number("radius", radius, 0.0, 1e6, low_open=True)
+    std = real_number("std", std, 0.0, 1e6)
     rng = _rng(seed)
     angles = 2.0 * np.pi * rng.integers(0, 8, size=n) / 8.0
     centres = radius * np.column_stack([np.cos(angles), np.sin(angles)])
@@ -326,7 +311,7 @@ def two_moons(n: int = 200, noise: float = 0.1, seed: int = 0):
     Returns ``X`` (n, 2) float64 and ``y`` (n,) int in {0, 1}.
     """
     n = _check_int("n", n, 2)
-    noise = _check_float("noise", noise, 0.0, 1.0)
+    noise = real_number("noise", noise, 0.0, 1.0)
     rng = _rng(seed)
     n0 = n // 2
     t0 = rng.uniform(0.0, np.pi, size=n0)
@@ -349,10 +334,8 @@ def spiral(n: int = 300, turns: float = 1.5, noise: float = 0.05, seed: int = 0)
     Returns ``X`` (n, 2) float64 and ``y`` (n,) int in {0, 1}.
     """
     n = _check_int("n", n, 2)
-    turns = _check_float("turns", turns, 0.0, 10.0)
-    if turns == 0.0:
-        raise ValueError("turns must be > 0, got 0.0")
-    noise = _check_float("noise", noise, 0.0, 1.0)
+    turns = real_number("turns", turns, 0.0, 10.0, low_open=True)
+    noise = real_number("noise", noise, 0.0, 1.0)
     rng = _rng(seed)
     y = np.r_[np.zeros(n // 2, dtype=np.int64), np.ones(n - n // 2, dtype=np.int64)]
     t = rng.uniform(0.05, 1.0, size=n)
@@ -422,9 +405,7 @@ def load_digits(test_size: float = 0.25, seed: int = 0, as_torch: bool = False, 
     Returns ``(X_train, X_test, y_train, y_test)``: NumPy float64 / int64, or
     torch float32 / int64 tensors (on the CPU) with ``as_torch=True``.
     """
-    test_size = _check_float("test_size", test_size, 0.0, 1.0, high_open=True)
-    if test_size == 0.0:
-        raise ValueError("test_size must be in (0, 1), got 0.0")
+    test_size = real_number("test_size", test_size, 0.0, 1.0, low_open=True, high_open=True)
     seed = _check_int("seed", seed, 0)
     from sklearn.datasets import load_digits as _sk_load_digits
     from sklearn.model_selection import train_test_split

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validate import real_number
+
 __all__ = [
     # logistic regression
     "theta", "logistic_error", "logistic_gradient", "train_logistic", "logistic_predict_proba",
@@ -108,10 +110,7 @@ def _weights(W, name: str = "W") -> np.ndarray:
 
 
 def _beta(beta) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(beta) or beta < 0:
-        raise ValueError(f"beta (the weight of the L2 part of the elastic net) must be a number >= 0, got {beta!r}")
-    return float(beta)
+    return real_number("beta (the weight of the L2 part of the elastic net)", beta, 0)
 
 
 def _weights_and_data(w, X):
@@ -288,6 +287,14 @@ def _margins(S, y, delta):
     return margins
 
 
+def _svm_grad(margins, y):
+    """∂L/∂S of the mean SVM loss from the margins of _margins (checked S and y, N >= 1)."""
+    N = margins.shape[0]
+    active = (margins > 0).astype(float)
+    active[np.arange(N), y] = -active.sum(axis=1)
+    return active / N
+
+
 def svm_losses(S, y, delta: float = 1.0) -> np.ndarray:
     """Per-example SVM losses L_i for a batch of scores S (N, C): shape (N,)."""
     S, y = _scores_and_labels(S, y)
@@ -301,7 +308,7 @@ def svm_loss(S, y, delta: float = 1.0) -> float:
     PyTorch divides each example's sum by the number of classes.
     """
     S, y = _nonempty_batch(S, y)
-    return float(np.mean(svm_losses(S, y, delta)))
+    return float(np.mean(_margins(S, y, delta).sum(axis=1)))
 
 
 def svm_loss_grad(S, y, delta: float = 1.0) -> np.ndarray:
@@ -313,10 +320,7 @@ def svm_loss_grad(S, y, delta: float = 1.0) -> np.ndarray:
     (margin exactly 0) the subgradient 0 is used.
     """
     S, y = _nonempty_batch(S, y)
-    N = S.shape[0]
-    active = (_margins(S, y, delta) > 0).astype(float)
-    active[np.arange(N), y] = -active.sum(axis=1)
-    return active / N
+    return _svm_grad(_margins(S, y, delta), y)
 
 
 def svm_loss_and_grad(W, X, y, delta: float = 1.0):
@@ -324,9 +328,10 @@ def svm_loss_and_grad(W, X, y, delta: float = 1.0):
 
     S = X Wᵀ (use the bias trick for a bias), so ∂L/∂W = (∂L/∂S)ᵀ X, shape (C, D).
     """
-    S = scores(W, _matrix(X, "X", "(N, D): one example per row"))
-    dS = svm_loss_grad(S, y, delta)
-    return svm_loss(S, y, delta), dS.T @ np.asarray(X, dtype=float)
+    X = _matrix(X, "X", "(N, D): one example per row")
+    S, y = _nonempty_batch(scores(W, X), y)
+    margins = _margins(S, y, delta)
+    return float(np.mean(margins.sum(axis=1))), _svm_grad(margins, y).T @ X
 
 
 # --------------------------------------------------- softmax cross-entropy ---
@@ -355,19 +360,24 @@ def log_softmax(S, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def _cross_entropy_losses(S, y) -> np.ndarray:
+    """cross_entropy_losses on checked S and y."""
+    return -log_softmax(S, axis=1)[np.arange(S.shape[0]), y]
+
+
 def cross_entropy_losses(S, y) -> np.ndarray:
     """Per-example softmax cross-entropy L_i = -ln P(Y = y_i | x_i): shape (N,).
 
     Natural log, as in ``torch.nn.functional.cross_entropy``.
     """
     S, y = _scores_and_labels(S, y)
-    return -log_softmax(S, axis=1)[np.arange(S.shape[0]), y]
+    return _cross_entropy_losses(S, y)
 
 
 def cross_entropy(S, y) -> float:
     """Mean softmax cross-entropy (1/N) Σ -ln softmax(s_n)[y_n] over the batch (N >= 1)."""
     S, y = _nonempty_batch(S, y)
-    return float(np.mean(cross_entropy_losses(S, y)))
+    return float(np.mean(_cross_entropy_losses(S, y)))
 
 
 def _one_hot(y, C):
@@ -390,6 +400,11 @@ def cross_entropy_grad(S, y) -> np.ndarray:
 def cross_entropy_and_grad(S, y):
     """(cross_entropy(S, y), cross_entropy_grad(S, y)), sharing one softmax."""
     S, y = _nonempty_batch(S, y)
+    return _cross_entropy_and_grad(S, y)
+
+
+def _cross_entropy_and_grad(S, y):
+    """cross_entropy_and_grad on checked S and y (N >= 1)."""
     N, C = S.shape
     logp = log_softmax(S, axis=1)
     loss = float(-np.mean(logp[np.arange(N), y]))
@@ -405,56 +420,85 @@ def softmax_loss_and_grad(W, X, y):
 
 # ----------------------------------------------------------- regularizers ---
 
+# The private forms take weights already checked by _weights (and beta by _beta):
+# the public functions check once and call them, and so does the training loop.
+
+def _l2(W):
+    return float(np.sum(W * W))
+
+
+def _l2_grad(W):
+    return 2.0 * W
+
+
+def _l1(W):
+    return float(np.sum(np.abs(W)))
+
+
+def _l1_grad(W):
+    return np.sign(W)
+
+
+def _elastic_net(W, beta):
+    return beta * _l2(W) + _l1(W)
+
+
+def _elastic_net_grad(W, beta):
+    return beta * _l2_grad(W) + _l1_grad(W)
+
+
 def l2(W) -> float:
     """L2 regularization R(W) = Σ_k Σ_l W_{k,l}²: prefers many small weights.
 
     W: real, finite weights of any shape (W of shape (C, D), or a vector w).
     """
-    W = _weights(W)
-    return float(np.sum(W * W))
+    return _l2(_weights(W))
 
 
 def l2_grad(W) -> np.ndarray:
     """∂R/∂W = 2W for R = l2(W), the shape of W."""
-    return 2.0 * _weights(W)
+    return _l2_grad(_weights(W))
 
 
 def l1(W) -> float:
     """L1 regularization R(W) = Σ_k Σ_l |W_{k,l}|: pushes weights to exactly 0 (sparse W)."""
-    return float(np.sum(np.abs(_weights(W))))
+    return _l1(_weights(W))
 
 
 def l1_grad(W) -> np.ndarray:
     """A (sub)gradient of l1: sign(W), with 0 where W = 0 (as torch.abs's gradient)."""
-    return np.sign(_weights(W))
+    return _l1_grad(_weights(W))
 
 
 def elastic_net(W, beta: float = 1.0) -> float:
     """Elastic net (L1 + L2), as deck 001 writes it: R(W) = Σ_k Σ_l β W_{k,l}² + |W_{k,l}|, β >= 0."""
-    W, beta = _weights(W), _beta(beta)
-    return beta * l2(W) + l1(W)
+    return _elastic_net(_weights(W), _beta(beta))
 
 
 def elastic_net_grad(W, beta: float = 1.0) -> np.ndarray:
     """∂R/∂W = 2βW + sign(W) for R = elastic_net(W, β)."""
-    W, beta = _weights(W), _beta(beta)
-    return beta * l2_grad(W) + l1_grad(W)
+    return _elastic_net_grad(_weights(W), _beta(beta))
 
 
 _REGULARIZERS = {
-    "l2": (lambda W, beta: l2(W), lambda W, beta: l2_grad(W)),
-    "l1": (lambda W, beta: l1(W), lambda W, beta: l1_grad(W)),
-    "elastic_net": (elastic_net, elastic_net_grad),
+    "l2": (lambda W, beta: _l2(W), lambda W, beta: _l2_grad(W)),
+    "l1": (lambda W, beta: _l1(W), lambda W, beta: _l1_grad(W)),
+    "elastic_net": (_elastic_net, _elastic_net_grad),
     "none": (lambda W, beta: 0.0, lambda W, beta: np.zeros_like(W)),
 }
 
 
-def regularization(W, reg: str = "l2", beta: float = 1.0):
-    """(R(W), ∂R/∂W) for reg in "l2", "l1", "elastic_net" or "none"; ∂R/∂W has the shape of W."""
+def _regularizer(reg: str):
+    """(R, dR) for a regularizer's name, both taking checked (W, beta)."""
     if reg not in _REGULARIZERS:
         raise ValueError(f"reg must be one of {sorted(_REGULARIZERS)}, got {reg!r}")
+    return _REGULARIZERS[reg]
+
+
+def regularization(W, reg: str = "l2", beta: float = 1.0):
+    """(R(W), ∂R/∂W) for reg in "l2", "l1", "elastic_net" or "none"; ∂R/∂W has the shape of W."""
+    R, dR = _regularizer(reg)
     W, beta = _weights(W), _beta(beta)
-    R, dR = _REGULARIZERS[reg]
     return R(W, beta), dR(W, beta)
 
 
@@ -571,6 +615,7 @@ def train_softmax_classifier(X, y, lam: float = 1e-3, eta: float = 0.5, epochs: 
         raise ValueError(f"epochs must be a non-negative integer, got {epochs!r}")
     if int(batch_size) != batch_size or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    _, reg_grad = _regularizer(reg)
     rng = np.random.default_rng(seed)
     N, D = X.shape
     W = 0.001 * rng.standard_normal((C, D))
@@ -580,9 +625,9 @@ def train_softmax_classifier(X, y, lam: float = 1e-3, eta: float = 0.5, epochs: 
         order = rng.permutation(N)
         for start in range(0, N, int(batch_size)):
             batch = order[start:start + int(batch_size)]
-            _, dS = cross_entropy_and_grad(X[batch] @ W.T + b, y[batch])
-            _, dR = regularization(W, reg)
-            W = W - eta * (dS.T @ X[batch] + lam * dR)
+            # X and y are checked above, W and b are the loop's own: no checks per batch
+            _, dS = _cross_entropy_and_grad(X[batch] @ W.T + b, y[batch])
+            W = W - eta * (dS.T @ X[batch] + lam * reg_grad(W, 1.0))
             b = b - eta * dS.sum(axis=0)
         S = X @ W.T + b
         history.append({"loss": cross_entropy(S, y) + lam * regularization(W, reg)[0],

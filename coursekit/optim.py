@@ -48,6 +48,8 @@ from typing import Callable, Iterator
 
 import numpy as np
 
+from ._validate import real_number, whole_number
+
 __all__ = [
     "Optimizer", "GD", "Momentum", "Adagrad", "RMSProp", "Adam", "OPTIMIZERS", "make_optimizer",
     "sqrt_decay", "gd_step", "momentum_step", "iterations_per_epoch", "batch_schedule",
@@ -594,10 +596,8 @@ def optim_trace(problem: Problem, optimizer: Optimizer, params0, steps: int, bat
     """
     if isinstance(steps, bool) or int(steps) != steps or steps < 0:
         raise ValueError(f"steps must be a non-negative integer, got {steps!r}")
-    if max_growth is not None and (isinstance(max_growth, bool)
-                                   or not isinstance(max_growth, (int, float, np.integer, np.floating))
-                                   or not max_growth > 1):
-        raise ValueError(f"max_growth must be a number > 1 (or None), got {max_growth!r}")
+    if max_growth is not None:  # inf is allowed: it turns the relative bound off, like None
+        max_growth = real_number("max_growth", max_growth, 1, low_open=True, meaning="or None", finite=False)
     params = _vector("params0", params0)
     if problem.dim and params.shape != (problem.dim,):
         raise ValueError(f"params0 must have shape ({problem.dim},) for {problem.name}, got shape {params.shape}")
@@ -636,20 +636,15 @@ def optimize(problem: Problem, optimizer: Optimizer, params0, steps: int, **opti
 
 # ------------------------------------------------------------ Taylor demo ---
 
-def _order(order) -> int:
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer, float)) or int(order) != order or order < 0:
-        raise ValueError(f"order must be a non-negative integer, got {order!r}")
-    return int(order)
-
-
 def taylor_sin_coefficients(order: int, x0: float = math.pi / 4) -> np.ndarray:
     """The coefficients c_k = sin⁽ᵏ⁾(x0)/k!, k = 0..order, of the Taylor series of sin around x0.
 
     The derivatives cycle sin, cos, -sin, -cos. Around x0 = π/4 every derivative is
     ±1/√2, so c_k = ±1/(k!·√2) with the sign pattern +, +, -, -, ... (deck 003's slide).
     """
+    order = whole_number("order", order, noun="integer")
     cycle = (math.sin(x0), math.cos(x0), -math.sin(x0), -math.cos(x0))
-    return np.array([cycle[k % 4] / math.factorial(k) for k in range(_order(order) + 1)])
+    return np.array([cycle[k % 4] / math.factorial(k) for k in range(order + 1)])
 
 
 def taylor_sin(x, order: int, x0: float = math.pi / 4):

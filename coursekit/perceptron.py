@@ -18,12 +18,13 @@ loop itself works on checked arrays and checks nothing.
 """
 from __future__ import annotations
 
-import numbers
 import warnings
 from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
+
+from ._validate import real_number, whole_number
 
 
 class PLANotConvergedWarning(UserWarning):
@@ -87,7 +88,7 @@ def _check_w(w, d1: int | None = None, name: str = "w") -> np.ndarray:
 def _check_y(y, N: int) -> np.ndarray:
     """Labels: shape (N,), every entry +1 or -1 (ints or floats), returned as floats."""
     y = np.asarray(y)
-    if y.dtype.kind not in "biuf":
+    if y.dtype.kind not in "iuf":  # not bool: True == 1, but False is not -1
         raise TypeError(f"y must hold the labels +1 or -1 as numbers, got values of type {y.dtype}")
     if y.shape != (N,):
         raise ValueError(f"y must have shape (N,) = ({N},), one label per row of X, got shape {y.shape}")
@@ -104,33 +105,23 @@ def _check_Xy(X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, _check_y(y, X.shape[0])
 
 
+def _is_pm1(value) -> bool:
+    """value is the number +1 or -1: not an array, a string, or a bool (True == 1, but False is not -1)."""
+    if np.ndim(value) != 0 or isinstance(value, (str, bytes)) or np.asarray(value).dtype.kind == "b":
+        return False
+    return value in (-1, 1)
+
+
 def _check_label(y, name: str = "y") -> float:
     """One label: the number +1 or -1."""
-    if np.ndim(y) != 0 or isinstance(y, (str, bytes)) or y not in (-1, 1):
+    if not _is_pm1(y):
         raise ValueError(f"{name} must be one label, +1 or -1, got {y!r}")
     return float(y)
 
 
-def _check_number(value, name: str, meaning: str) -> float:
-    """One finite real number."""
-    number = None
-    if np.ndim(value) == 0 and not isinstance(value, (str, bytes, bool, np.bool_)):
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            pass
-    if number is None or not np.isfinite(number):
-        raise ValueError(f"{name} must be one finite number ({meaning}), got {value!r}")
-    return number
-
-
 def _check_whole_number(value, name: str, meaning: str) -> int:
-    """A whole number >= 0 (an int, or a float such as 1e4 with no fraction)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a whole number >= 0 ({meaning}), got {type(value).__name__}: {value!r}")
-    if not (np.isfinite(value) and float(value).is_integer() and value >= 0):
-        raise ValueError(f"{name} must be a whole number >= 0 ({meaning}), got {value!r}")
-    return int(value)
+    """A whole number >= 0 (an int, or a float such as 1e4 with no fraction); TypeError for a non-number."""
+    return whole_number(name, value, meaning=meaning, wrong_type=TypeError)
 
 
 def _check_seed(seed) -> int | None:
@@ -195,7 +186,7 @@ def credit_score(w, x, threshold) -> int:
     if w.ndim != 1 or x.shape != w.shape:
         raise ValueError(f"w and x must be 1-D arrays of the same length d (one weight per feature), "
                          f"got w of shape {w.shape} and x of shape {x.shape}")
-    threshold = _check_number(threshold, "threshold", "the score a customer must pass")
+    threshold = real_number("threshold", threshold, meaning="the score a customer must pass")
     return int(np.sign(np.dot(w, x) - threshold))
 
 
@@ -385,7 +376,7 @@ def _check_gate_inputs(name: str, inputs: tuple, n_inputs: int) -> None:
         raise TypeError(f"{name} takes {n_inputs} input(s) ({names}), each +1 (TRUE) or -1 (FALSE); "
                         f"got {len(inputs)}")
     for i, g in enumerate(inputs, start=1):
-        if np.ndim(g) != 0 or isinstance(g, (str, bytes)) or g not in (-1, 1):
+        if not _is_pm1(g):
             raise ValueError(f"{name}: every input must be +1 (TRUE) or -1 (FALSE), got g_{i} = {g!r}")
 
 

@@ -119,7 +119,20 @@ def test_a_generator_made_once_is_caught_by_a_repeated_seed():
     global _once
     _once = np.random.default_rng(0)  # its first draws equal set_seed(0)'s, the first example
     result = B.check_seeded_sample(sample_from_one_generator, verbose=False)
-    assert result.status == WRONG and "again" in result.message
+    assert result.status == WRONG
+    # the first failure is the repeated seed (the hint says "again" in every wrong result: not evidence)
+    assert result.failing_input.label.startswith("seed 0 again"), result.failing_input.label
+    assert "Smallest failing input (seed 0 again" in result.message
+
+
+@pytest.mark.parametrize("solution", [sample_uniform, sample_from_the_global_functions, sample_one_too_many])
+def test_other_mistakes_fail_before_the_repeated_seed(solution):
+    """A solution wrong for another reason fails at the very first example, not at the repeated seed,
+    so the assertion above does tell the two apart."""
+    result = B.check_seeded_sample(solution, verbose=False)
+    assert result.status == WRONG and "again" in result.message  # the hint's word: in every wrong result
+    assert result.failing_input.label.startswith("seed 0, three numbers")
+    assert not result.failing_input.label.startswith("seed 0 again")
 
 
 # ---------------------------------------------------------------- to_tensor ---

@@ -239,6 +239,30 @@ def test_bad_input_is_named_in_the_error(case):
         assert word in message, f"{word!r} not in {message!r}"
 
 
+@pytest.mark.parametrize("call, words", [
+    (lambda: P.logic_and(True, True), ["logic_and", "+1 (TRUE) or -1 (FALSE)", "g_1 = True"]),
+    (lambda: P.logic_xor(True, False), ["logic_xor", "+1 (TRUE) or -1 (FALSE)", "g_1 = True"]),
+    (lambda: P.logic_or(1, np.bool_(False)), ["logic_or", "g_2 = "]),
+    (lambda: P.logic_not(np.array(True)), ["logic_not", "g_1 = "]),
+    (lambda: P.pla_update(w3, Xb4[0], True), ["y must be one label, +1 or -1", "got True"]),
+    (lambda: P.pla_update(w3, Xb4[0], np.bool_(False)), ["y must be one label, +1 or -1"]),
+], ids=["and(True, True)", "xor(True, False)", "or(1, np.False_)", "not(0-d bool array)", "label True",
+        "label np.False_"])
+def test_booleans_are_not_labels_or_gate_inputs(call, words):
+    """True == 1 but False is not -1: a bool is rejected whatever its value, so logic_and(True, True) fails
+    like logic_xor(True, False) does, with the message of any other value that is not +1 or -1."""
+    with pytest.raises(ValueError) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), f"{word!r} not in {str(info.value)!r}"
+
+
+@pytest.mark.parametrize("labels", [np.ones(4, dtype=bool), [True, True, False, False]], ids=["all True", "mixed"])
+def test_boolean_label_arrays_are_rejected(labels):
+    with pytest.raises(TypeError, match=r"y must hold the labels \+1 or -1 as numbers, got values of type bool"):
+        P.count_mistakes(w3, Xb4, labels)
+
+
 def test_trace_checks_its_input_when_called_not_when_read():
     with pytest.raises(ValueError):
         P.perceptron_trace(Xb4, np.array([1, 0, 1, -1]))  # no next() needed
@@ -262,7 +286,7 @@ def test_valid_edge_cases_still_work():
     assert P.count_mistakes(np.zeros(3), Xb4, y4) == 4  # sign(0) is still a mistake
     assert P.cycle_order(0).size == 0 and P.cycle_order(np.int64(5), "random", seed=None).size == 5
     assert P.credit_score(np.array([0.5, 1.0]), np.array([20.0, 30.0]), 40) == 0  # on the threshold
-    assert P.logic_or(np.int64(-1), np.float64(1.0)) == 1 and P.logic_and(True, 1) == 1
+    assert P.logic_or(np.int64(-1), np.float64(1.0)) == 1
     assert P.logic_and.__name__ == "logic_and"
     np.testing.assert_allclose(P.pla_update(w3, Xb4[2], np.float64(-1)), w3 - Xb4[2])
 

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.backend_bases import MouseEvent
 
 from coursekit import optim
-from coursekit.widgets.gd import DEFAULT_START, GDExplorer
+from coursekit.widgets.gd import DEFAULT_START, OPTIONS, GDExplorer
 
 STEPS = 60
 
@@ -244,6 +244,11 @@ def test_eta_just_above_the_stability_limit_is_shown_as_diverging():
 def test_bad_arguments_raise_clear_errors(kwargs, message):
     with pytest.raises(ValueError, match=message):
         GDExplorer(**kwargs)
+
+
+def test_the_dropdown_offers_exactly_the_optimizers_make_optimizer_knows():
+    """The optimizer argument is checked against optim.OPTIMIZERS, the dropdown shows OPTIONS: the same names."""
+    assert [value for _, value in OPTIONS] == list(optim.OPTIMIZERS)
 
 
 def test_good_arguments_are_taken_as_given():

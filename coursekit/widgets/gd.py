@@ -21,6 +21,7 @@ import ipywidgets as W
 import numpy as np
 
 from .. import optim
+from .._validate import real_number, whole_number
 from .base import StepWidget
 
 W_RANGE = (-1.0, 3.0)     # the view of C(w, b): w* ≈ 0.996 and b* = 0.02 sit inside
@@ -32,29 +33,12 @@ OPTIONS = [("GD (full batch)", "gd"), ("SGD (batch 1)", "sgd"), ("mini-batch", "
 ETA_LOG_RANGE = (-4.0, 0.5)  # the η slider runs from 10⁻⁴ to 10^0.5 ≈ 3.16
 
 
-def _is_whole(value, low: int, high: float = float("inf")) -> bool:
-    """True for an integer (or a float with an integer value) in [low, high]; False for bools and the rest."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        return False
-    return bool(np.isfinite(value) and int(value) == value and low <= value <= high)
-
-
-def _check_optimizer(optimizer) -> str:
-    names = [value for _, value in OPTIONS]
-    key = optimizer.lower() if isinstance(optimizer, str) else optimizer
-    if key not in names:
-        raise ValueError(f"optimizer must be one of {', '.join(map(repr, names))}; got {optimizer!r}")
-    return key
-
-
 def _check_eta(eta) -> float:
+    eta = real_number("eta", eta, 0, low_open=True, meaning="the learning rate η")
     low, high = 10 ** ETA_LOG_RANGE[0], 10 ** ETA_LOG_RANGE[1]
-    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.integer, np.floating)) \
-            or not np.isfinite(eta) or eta <= 0:
-        raise ValueError(f"eta must be a positive number (the learning rate η), got {eta!r}")
     if not low <= eta <= high:
         raise ValueError(f"eta must lie in the η slider's range [{low:g}, {high:.4g}], got {eta!r}")
-    return float(eta)
+    return eta
 
 
 def _check_start(function: str, start) -> np.ndarray:
@@ -86,24 +70,22 @@ class GDExplorer(StepWidget):
         # value silently (η = -1 would become 1e-4) or fail with a trait error of ipywidgets.
         if function not in DEFAULT_START:
             raise ValueError(f"function must be '2d' (C(w, b)) or '1d' (f(θ)), got {function!r}")
-        if not _is_whole(steps, 1):
-            raise ValueError(f"steps must be a positive integer (the number of updates in a run), got {steps!r}")
-        optimizer = _check_optimizer(optimizer)
+        steps = whole_number("steps", steps, 1, noun="integer", meaning="the number of updates in a run")
+        optimizer = optim._choice("optimizer", optimizer.lower() if isinstance(optimizer, str) else optimizer,
+                                  tuple(optim.OPTIMIZERS))
         eta = _check_eta(eta)
         problems = {"2d": optim.regression_20_problem(), "1d": optim.double_well()}
         n = problems["2d"].n_examples
-        if not _is_whole(batch_size, 1, n):
-            raise ValueError(f"batch_size must be an integer from 1 to {n} (the number of examples), "
-                             f"got {batch_size!r}")
+        batch_size = whole_number("batch_size", batch_size, 1, n, noun="integer", meaning="the number of examples")
         start = _check_start(function, DEFAULT_START[function] if start is None else start)
         super().__init__(figsize=(8.8, 3.8))
-        self.steps, self.seed = int(steps), seed
+        self.steps, self.seed = steps, seed
         self.problems = problems
         self.optimizer_dropdown = W.Dropdown(options=OPTIONS, value=optimizer, description="optimizer",
                                              layout=W.Layout(width="260px"))
         self.eta_slider = W.FloatLogSlider(value=eta, base=10, min=ETA_LOG_RANGE[0], max=ETA_LOG_RANGE[1], step=0.05,
                                            description="η", readout_format=".4f", continuous_update=False)
-        self.batch_slider = W.IntSlider(value=int(batch_size), min=1, max=n, description="batch size",
+        self.batch_slider = W.IntSlider(value=batch_size, min=1, max=n, description="batch size",
                                         continuous_update=False)
         self.function_toggle = W.ToggleButtons(options=[("C(w, b), 20 points", "2d"), ("1-D function", "1d")],
                                                value=function)
