@@ -25,8 +25,9 @@ import pytest
 from coursekit import perceptron as P
 from coursekit.checks import perceptron as CP
 from coursekit.grading import Limits, grade, release_notebook, validate
-from coursekit.grading import batch, sandbox
-from coursekit.grading.grader import InvalidSubmission, load_submission, parse_check_call, rebuild
+from coursekit.grading import batch, grader, report, sandbox
+from coursekit.grading.executor import scratch_usage
+from coursekit.grading.grader import InvalidSubmission, load_submission, parse_check_call, rebuild, rebuild_released
 from coursekit.grading import notebook as N
 
 pytestmark = pytest.mark.slow
@@ -913,6 +914,89 @@ def test_rebuild_finds_answers_by_function_before_calling_it_another_unit():
     other = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def softmax(z):\n    return z\n")])
     with pytest.raises(InvalidSubmission, match="another unit"):
         rebuild(source_notebook(), other)
+
+
+def test_sandbox_summary_words_each_weak_case(tmp_path, capsys):
+    """A turned-off or unreported sandbox is weak, and says so in its own
+    words (not "only the audit hook fenced them", which would be untrue)."""
+    full = {"landlock": 6, "net": ["tcp-connect", "tcp-bind"], "scoped": ["signal"], "audit_hook": True}
+    no_net = {"landlock": 3, "net": [], "scoped": [], "audit_hook": True}
+    hook_only, off, unknown = {"landlock": 0, "audit_hook": True}, {"off": True}, {"unknown": True}
+    assert not sandbox.is_weak(full) and all(map(sandbox.is_weak, (no_net, hook_only, off, unknown)))
+    assert sandbox.describe(off) == "none (the sandbox was turned off)"
+    assert sandbox.describe(unknown) == "unknown (the kernel did not report its sandbox)"
+    assert sandbox.summary([full, {}]) == ([sandbox.describe(full)], [])
+    assert sandbox.summary([]) == ([], [])
+    assert sandbox.summary([hook_only]) == (["audit hook only (Landlock missing or not applied)"],
+                                            [sandbox.WEAK_WARNING])
+    assert sandbox.summary([no_net])[1] == [sandbox.WEAK_WARNING]
+    for mode in (off, unknown):
+        lines, weak = sandbox.summary([mode])
+        assert lines == [sandbox.describe(mode)] and len(weak) == 1
+        assert "audit hook fenced" not in weak[0] and "Landlock (Linux 5.13+)" not in weak[0]
+    assert sandbox.summary([off])[1][0].startswith("the sandbox was turned off")
+    assert sandbox.summary([unknown])[1] == [sandbox.UNKNOWN_WARNING]
+    lines, weak = sandbox.summary([hook_only, full, off, hook_only, unknown, {}])
+    assert lines == sorted({sandbox.describe(m) for m in (hook_only, full, off, unknown)})
+    assert weak == [sandbox.OFF_WARNING, sandbox.UNKNOWN_WARNING, sandbox.WEAK_WARNING]
+    # the three reports word it the same way
+    results = [grader.NotebookResult("amy", "x.ipynb", "graded", sandbox=off),
+               grader.NotebookResult("bob", "x.ipynb", "invalid")]
+    report.write_reports(results, tmp_path, seed=1, source="src")
+    data = json.loads((tmp_path / "grades.json").read_text())
+    assert data["sandbox"] == ["none (the sandbox was turned off)"] and data["sandbox_weak"] is True
+    batch.print_sandbox(results)
+    out = capsys.readouterr()
+    assert out.out == "sandbox: none (the sandbox was turned off)\n"
+    assert out.err == f"WARNING: {sandbox.OFF_WARNING}\n"
+    grader._print_validation(grader.NotebookResult("you", "x.ipynb", "graded", sandbox=unknown), True)
+    out = capsys.readouterr().out
+    assert "  sandbox: unknown (the kernel did not report its sandbox)\n" in out
+    assert f"  WARNING: {sandbox.UNKNOWN_WARNING}\n" in out and "audit hook fenced" not in out
+    grader._print_validation(grader.NotebookResult("you", "x.ipynb", "graded", sandbox=full), True)
+    assert "WARNING" not in capsys.readouterr().out
+
+
+def test_hook_path_test_is_bound_not_looked_up():
+    """The audit hook's `_under` is `_inside` over the roots, bound as default
+    arguments (no closure, no module global read when it runs)."""
+    assert sandbox._under.__closure__ is None and sandbox._inside.__closure__ is None
+    assert sandbox._inside in sandbox._under.__defaults__ and os.sep in sandbox._inside.__defaults__
+    assert sandbox._under("/a/b", ("/x", "/a")) and sandbox._under("/a/b", ("/a/",)) and sandbox._under("/etc", ("/",))
+    assert sandbox._under("/a", ("/a",)) and not sandbox._under("/ab", ("/a",)) and not sandbox._under("/a", ())
+    assert not sandbox._under("/", ("/a",))
+
+
+def test_scratch_usage_stops_at_the_first_entry_past_the_limit(tmp_path):
+    (tmp_path / "sub").mkdir()
+    for i in range(30):
+        (tmp_path / "sub" / f"f{i}").write_bytes(b"x" * 5000)
+    size, count = scratch_usage(tmp_path, 100)
+    assert count == 31 and size >= 30 * 4096
+    assert scratch_usage(tmp_path, 10)[1] == 11
+    assert scratch_usage(tmp_path, 31) == (size, 31)
+
+
+def test_validate_without_the_release_manifest_rebuilds_the_same(tmp_path):
+    """A released notebook whose manifest was removed: validate makes it from
+    the cells themselves (their stored checksums), and runs the same cells."""
+    nb = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    steps, problems, max_total = rebuild_released(nb)
+    assert problems == [] and max_total == 3
+    bare = with_answers(CORRECT_PLA, CORRECT_DOUBLE)
+    bare.metadata.pop(N.MANIFEST_KEY)
+    assert N.manifest(bare) is None
+    bare_steps, bare_problems, bare_total = rebuild_released(bare)
+    assert bare_steps == steps and bare_total == max_total
+    assert len(bare_problems) == 1 and "carries no release information" in bare_problems[0]
+    # each cell's stored checksum stands in for the manifest's: an edited test cell is not checked here ...
+    cell_by_id(bare, "check_double").source += "\nprint('edited')"
+    edited = {s.grade_id: s.kind for s in rebuild_released(bare)[0] if s.grade_id}
+    assert edited == {"pla_update": "answer", "check_pla_update": "test", "demo": "code", "double": "answer",
+                      "check_double": "unchecked"}
+    # ... unless it carries no checksum at all (then nothing tells it from the released one)
+    cell_by_id(bare, "check_double").metadata.nbgrader.pop("checksum")
+    assert {s.grade_id: s.kind for s in rebuild_released(bare)[0] if s.grade_id}["check_double"] == "test"
 
 
 def test_load_submission_refuses_a_link(tmp_path):

@@ -29,7 +29,7 @@ from . import notebook as N
 from .executor import TEMP_PREFIX, remove_tree
 from .grader import GRADER_ERROR, MISSING, TIMEOUT, ExerciseResult, Limits, NotebookResult, load_submission
 from .report import write_reports
-from .sandbox import WEAK_WARNING, describe, is_weak
+from .sandbox import summary
 
 WATCHDOG_MARGIN_S = 60.0  # kernel start, imports and the re-checks on top of the notebook's time limit
 
@@ -162,8 +162,8 @@ def _submission_folders(sub: Path) -> set[str]:
 
 def print_sandbox(results: list[NotebookResult]) -> None:
     """The sandbox the kernels ran under, and a warning where it was the weaker one."""
-    modes = [r.sandbox for r in results if r.sandbox]
-    for line in sorted({describe(m) for m in modes}):
+    lines, weak = summary(r.sandbox for r in results)
+    for line in lines:
         print(f"sandbox: {line}")
-    if any(is_weak(m) for m in modes):
-        print(f"WARNING: {WEAK_WARNING}", file=sys.stderr)
+    for warning in weak:
+        print(f"WARNING: {warning}", file=sys.stderr)

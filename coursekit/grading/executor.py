@@ -95,6 +95,8 @@ class KernelSession:
         self.dead = False
         self.ended: CellRun | None = None  # the run that stopped the kernel (killed or died)
         self.mode: dict | None = None  # the sandbox actually applied, as the kernel reports it
+        self.next_disk_check = 0.0  # a run's own last look at the scratch directory is skipped before this time
+        self.disk_unchecked = False  # a run ended without that last look (see check_disk)
 
     # ------------------------------------------------------------ life ----
     def start(self) -> None:
@@ -171,9 +173,15 @@ class KernelSession:
         return not self.dead and self.km is not None and self.km.is_alive()
 
     # ------------------------------------------------------------- run ----
-    def run(self, code: str, timeout: float, grace: float = 5.0) -> CellRun:
+    def run(self, code: str, timeout: float, grace: float = 5.0, *, settle: bool = True) -> CellRun:
         """Execute ``code``; past ``timeout`` seconds interrupt it (KeyboardInterrupt),
-        and if it still runs ``grace`` seconds later, kill the kernel."""
+        and if it still runs ``grace`` seconds later, kill the kernel.
+
+        The scratch directory is measured every ``DISK_POLL_S`` while it runs
+        and once more when it ends, so that what it wrote is blamed on it; with
+        ``settle=False`` (the many short calls of a re-check) that last look is
+        skipped if the previous one was less than ``DISK_POLL_S`` ago, and
+        :meth:`check_disk` makes up for it when the calls are over."""
         if not self.alive():
             self.dead = True
             why = self.ended or CellRun("dead", evalue="the kernel stopped")
@@ -191,11 +199,11 @@ class KernelSession:
             if room > 0:
                 texts.append(text[:room])
 
-        next_disk_check = start + DISK_POLL_S
+        poll_at = start + DISK_POLL_S
         while reply is None or not idle:
             now = time.monotonic()
-            if now >= next_disk_check:
-                next_disk_check = now + DISK_POLL_S
+            if now >= poll_at:
+                poll_at = now + DISK_POLL_S
                 if self._stop_if_over_disk(run):
                     break
             if now > deadline:
@@ -245,13 +253,26 @@ class KernelSession:
             run.status = "timeout" if interrupted else "error"
             run.ename, run.evalue = reply.get("ename", ""), str(reply.get("evalue", ""))[:2000]
         if run.status not in ("dead", "stuck", "disk"):
-            self._stop_if_over_disk(run)  # what a short cell wrote between two checks
+            if settle or time.monotonic() >= self.next_disk_check:
+                self._stop_if_over_disk(run)  # what a short cell wrote between two checks
+            else:
+                self.disk_unchecked = True
         return run
 
+    def check_disk(self) -> CellRun | None:
+        """The last look that runs with ``settle=False`` skipped, if any was:
+        the run that stopped the kernel for its disk use, else None."""
+        if not self.disk_unchecked or not self.alive():
+            return None
+        run = CellRun("ok")
+        return run if self._stop_if_over_disk(run) else None
+
     def _stop_if_over_disk(self, run: CellRun) -> bool:
-        """Kill the kernel if its scratch directory grew past the disk limit."""
+        """Kill the kernel if its scratch directory grew past the disk limit.
+        (Its files go when the notebook ends: ``execute`` removes the kernel's folder.)"""
         if not self.disk_mb:
             return False
+        self.next_disk_check, self.disk_unchecked = time.monotonic() + DISK_POLL_S, False
         size, files = scratch_usage(self.scratch, MAX_FILES)
         if size <= self.disk_mb * 2**20 and files <= MAX_FILES:
             return False
@@ -259,7 +280,6 @@ class KernelSession:
         run.evalue = (f"wrote more than {self.disk_mb} MB in its working directory" if files <= MAX_FILES
                       else f"created more than {MAX_FILES:,} files in its working directory")
         self._kill(run)
-        remove_tree(self.scratch)  # free the space now, not when the notebook ends
         return True
 
     def _kill(self, run: CellRun) -> None:
@@ -277,7 +297,7 @@ class KernelSession:
     # ------------------------------------------------------------- rpc ----
     def call(self, name: str, payload: str | None, timeout: float) -> tuple[CellRun, dict | None]:
         code = f"__import__('coursekit.grading.rpc', fromlist=['call']).call({name!r}, {payload!r})"
-        run = self.run(code, timeout)
+        run = self.run(code, timeout, settle=False)
         result = None
         for text in run.results[-1:]:
             try:
@@ -288,22 +308,26 @@ class KernelSession:
 
 
 def scratch_usage(folder: Path, max_files: int) -> tuple[int, int]:
-    """(bytes on disk, number of entries) under ``folder``; stops counting past ``max_files``."""
+    """(bytes on disk, number of entries) under ``folder``; stops at the first
+    entry past ``max_files`` (then the count is ``max_files + 1`` and the size
+    only what was measured so far), without listing the rest of its folder."""
     size, count, todo = 0, 0, [str(folder)]
-    while todo and count <= max_files:
+    while todo:
         try:
-            entries = list(os.scandir(todo.pop()))
+            with os.scandir(todo.pop()) as entries:
+                for entry in entries:
+                    count += 1
+                    if count > max_files:
+                        return size, count
+                    try:
+                        st = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    size += st.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        todo.append(entry.path)
         except OSError:
             continue
-        for entry in entries:
-            count += 1
-            try:
-                st = entry.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            size += st.st_blocks * 512
-            if entry.is_dir(follow_symlinks=False):
-                todo.append(entry.path)
     return size, count
 
 

@@ -39,7 +39,7 @@ import nbformat
 from . import notebook as N
 from . import rpc
 from .executor import KernelSession, make_run_dir, remove_tree
-from .sandbox import WEAK_WARNING, describe, is_weak
+from .sandbox import summary
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
@@ -315,7 +315,7 @@ def rebuild_released(nb) -> tuple[list[Step], list[str], float]:
     problems: list[str] = []
     entries = N.manifest(nb)
     if entries is None:
-        entries = _own_manifest(nb)
+        entries = N.release_manifest(nb)  # made from the copy itself, trusting its stored checksums
         problems.append(f"this notebook carries no release information (metadata {N.MANIFEST_KEY!r}: released by "
                         "another tool, or its metadata was removed), so cells you added could not be told apart "
                         "and were run, and a deleted test cell could not be noticed; the grader will not run added "
@@ -383,24 +383,6 @@ def _stub(names) -> str:
     return "\n".join(f"def {n}(*args, **kwargs):\n    raise NotImplementedError()\n" for n in names) or "pass"
 
 
-def _own_manifest(nb) -> list[dict]:
-    """A manifest made from the notebook itself, trusting each cell's stored
-    nbgrader checksum (a notebook released without a manifest)."""
-    entries = []
-    for cell in nb.cells:
-        gid = N.grade_id(cell)
-        if gid is None:
-            if cell.get("cell_type") == "code":
-                entries.append({"kind": "code", "checksum": N.source_checksum(cell)})
-        elif N.is_solution(cell):
-            entries.append({"kind": "answer", "grade_id": gid, "cell_type": N.nbg(cell).get("cell_type", cell.cell_type),
-                            "defines": N.defined_names(N.cell_source(cell))})
-        else:
-            entries.append({"kind": "test" if N.is_grade(cell) else "locked", "grade_id": gid,
-                            "points": N.points(cell), "checksum": N.nbg(cell).get("checksum") or N.compute_checksum(cell)})
-    return entries
-
-
 # --------------------------------------------------------- re-checks ----
 
 @dataclass
@@ -441,6 +423,20 @@ def parse_check_call(source: str) -> CheckCall | None:
     return None
 
 
+# a call of the student's function that did not finish -> what the check sees raised ({evalue}: why the run stopped)
+_CALL_STOPPED = {
+    "timeout": (TimeoutError, "time limit: your function did not finish in time (an endless loop?)"),
+    "stuck": (TimeoutError, "time limit: your function did not finish in time (an endless loop?)"),
+    "dead": (RuntimeError, "the kernel stopped while your function ran"),
+    "disk": (RuntimeError, "your function {evalue}; the notebook was stopped"),
+}
+
+
+def _call_stopped(run) -> Exception:
+    error, message = _CALL_STOPPED[run.status]
+    return error(message.format(evalue=run.evalue))
+
+
 class StudentFunction:
     """Stands in for the student's function in the grader's process: each call
     runs the real one in the kernel (see :mod:`coursekit.grading.rpc`)."""
@@ -454,12 +450,8 @@ class StudentFunction:
         if remaining <= 0:
             raise TimeoutError("time limit: your function did not finish in time")
         run, result = self.session.call(self.name, rpc.payload(args, kwargs), remaining)
-        if run.status in ("timeout", "stuck"):
-            raise TimeoutError("time limit: your function did not finish in time (an endless loop?)")
-        if run.status == "dead":
-            raise RuntimeError("the kernel stopped while your function ran")
-        if run.status == "disk":
-            raise RuntimeError(f"your function {run.evalue}; the notebook was stopped")
+        if run.status in _CALL_STOPPED:
+            raise _call_stopped(run)
         if not result:
             raise RuntimeError("your function's result could not be read back"
                                + (f" ({run.ename}: {run.evalue})" if run.ename else ""))
@@ -599,8 +591,13 @@ def _score(session, step: Step, run, seed: int, limits: Limits, total_deadline: 
         try:
             verdict = recheck(session, call, seed, deadline)
         except Exception as err:  # a broken check is the instructor's problem: say so
+            session.check_disk()  # the next cell finds the kernel stopped if the re-run filled the disk
             return ExerciseResult(step.grade_id, 0.0, step.points, "error",
                                   f"the grader could not re-run {call.function}: {type(err).__name__}: {err}", output)
+        stop = session.check_disk()  # what the re-run's last calls wrote (they skip a look taken moments before)
+        if stop is not None:
+            return ExerciseResult(step.grade_id, 0.0, step.points, _RUN_STATUS[stop.status], str(_call_stopped(stop)),
+                                  output)
     ran_ok = run.status == "ok"
     if verdict is not None:
         passed = ran_ok and verdict.passed
@@ -685,8 +682,9 @@ def _print_validation(result: NotebookResult, verbose: bool) -> NotebookResult:
         print(f"  {e.grade_id:<32} {e.points:g}/{e.max_points:g}  {e.status}" + (f": {first[0]}" if first else ""))
     if result.status != INVALID:
         print(f"  total {result.total:g}/{result.max_total:g} (hidden tests may still lower this)")
-    if result.sandbox:
-        print(f"  sandbox: {describe(result.sandbox)}")
-        if is_weak(result.sandbox):
-            print(f"  WARNING: {WEAK_WARNING}")
+    lines, weak = summary([result.sandbox])
+    for line in lines:
+        print(f"  sandbox: {line}")
+    for warning in weak:
+        print(f"  WARNING: {warning}")
     return result

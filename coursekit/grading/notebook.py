@@ -117,6 +117,10 @@ MANIFEST_KEY = "coursekit"
 
 
 def release_manifest(released) -> list[dict]:
+    """The manifest of a released notebook: at release (see
+    :func:`release_notebook`), and, for a student's copy that carries none
+    (released by another tool, or its metadata removed), made from the copy
+    itself, trusting each cell's stored nbgrader checksum and cell type."""
     entries = []
     for cell in released.cells:
         gid = grade_id(cell)
@@ -124,11 +128,13 @@ def release_manifest(released) -> list[dict]:
             if cell.get("cell_type") == "code":
                 entries.append({"kind": "code", "checksum": source_checksum(cell)})
             continue
-        entry = {"grade_id": gid, "cell_type": cell.get("cell_type")}
+        meta = nbg(cell)
+        entry = {"grade_id": gid, "cell_type": meta.get("cell_type", cell.get("cell_type"))}
         if is_solution(cell):
             entry.update(kind="answer", defines=defined_names(cell_source(cell)))
         else:
-            entry.update(kind="test" if is_grade(cell) else "locked", checksum=compute_checksum(cell))
+            entry.update(kind="test" if is_grade(cell) else "locked",
+                         checksum=meta.get("checksum") or compute_checksum(cell))
             if is_grade(cell):
                 entry["points"] = points(cell)
         entries.append(entry)

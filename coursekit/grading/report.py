@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from .grader import NotebookResult
-from .sandbox import describe, is_weak
+from .sandbox import summary
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -30,10 +30,10 @@ def write_reports(results: list[NotebookResult], out: Path, *, seed: int, source
             got = {e.grade_id: e.points for e in r.exercises}
             writer.writerow([r.student, r.notebook, *[f"{got[i]:g}" if i in got else "" for i in ids],
                              f"{r.total:g}", f"{r.max_total:g}", r.status, " | ".join(r.problems)])
-    modes = [r.sandbox for r in results if r.sandbox]  # the kernels that ran (not the invalid or missing files)
+    lines, weak = summary(r.sandbox for r in results)  # the kernels that ran (not the invalid or missing files)
     (out / "grades.json").write_text(json.dumps(
-        {"source": source, "seed": seed, "sandbox": sorted({describe(m) for m in modes}),
-         "sandbox_weak": any(is_weak(m) for m in modes), "results": [r.to_dict() for r in results]}, indent=1))
+        {"source": source, "seed": seed, "sandbox": lines, "sandbox_weak": bool(weak),
+         "results": [r.to_dict() for r in results]}, indent=1))
     feedback = out / "feedback"
     feedback.mkdir(exist_ok=True)
     by_student: dict[str, list[NotebookResult]] = {}

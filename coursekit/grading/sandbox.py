@@ -105,8 +105,10 @@ def _all_fs_rights(abi: int) -> int:
     return rights
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+def _inside(path: str, root: str, sep=os.sep) -> bool:
+    """``path`` is ``root`` or lies beneath it (both real paths). The audit
+    hook uses it too, so ``sep`` is bound now, as a default argument."""
+    return path == root or path.startswith(root.rstrip(sep) + sep)
 
 
 def readable_roots(deny: list[str], keep: list[str]) -> list[str]:
@@ -224,7 +226,8 @@ def describe(mode: dict | None) -> str:
 
 
 def is_weak(mode: dict | None) -> bool:
-    """True where a kernel ran without Landlock, or without its network rules."""
+    """True where a kernel ran without Landlock, or without its network rules
+    (so also where the sandbox was turned off, or is unknown)."""
     mode = mode or {}
     return not mode.get("landlock") or "tcp-connect" not in (mode.get("net") or [])
 
@@ -233,6 +236,34 @@ WEAK_WARNING = ("the submissions did not run under the full sandbox: without Lan
                 "Python audit hook fenced them, which code using C extensions can get around, and without "
                 "Landlock ABI 4 (Linux 6.7+) network access was not restricted; grade on a newer Linux "
                 "for the full sandbox")
+OFF_WARNING = ("the sandbox was turned off: the submissions ran without any fence (no Landlock, no audit hook, "
+               "no memory, file-size or CPU limits), only under the grader's time and disk limits; "
+               "grade with the sandbox on")
+UNKNOWN_WARNING = ("a kernel did not report the sandbox it ran under, so it is unknown which fences, if any, held "
+                   "the submissions (was the python3 kernel started some other way than through "
+                   "coursekit.grading.sandbox?); find out why before trusting these grades")
+
+
+def warning(mode: dict | None) -> str:
+    """Why a kernel's sandbox was weak, worded for its case ("" where it was not weak)."""
+    if not is_weak(mode):
+        return ""
+    mode = mode or {}
+    if mode.get("off"):
+        return OFF_WARNING
+    if not mode.get("audit_hook"):
+        return UNKNOWN_WARNING
+    return WEAK_WARNING
+
+
+def summary(modes) -> tuple[list[str], list[str]]:
+    """What the reports say about the kernels that ran (``modes``: their
+    :func:`describe` dicts; empty ones, where no kernel ran, are skipped):
+    the distinct :func:`describe` lines, sorted, and the distinct warnings
+    (each :func:`warning`, in a fixed order), empty where none was weak."""
+    modes = [m for m in modes if m]
+    weak = {warning(m) for m in modes} - {""}
+    return sorted({describe(m) for m in modes}), [w for w in (OFF_WARNING, UNKNOWN_WARNING, WEAK_WARNING) if w in weak]
 
 
 # --------------------------------------------------------- audit hook ----
@@ -326,11 +357,8 @@ def _resolve(path, dir_fd=None, realpath=os.path.realpath, isabs=os.path.isabs, 
         return "?"
 
 
-def _under(path, roots):
-    for root in roots:
-        if path == root or path.startswith(root.rstrip("/") + "/"):
-            return True
-    return False
+def _under(path, roots, inside=_inside, any=any):
+    return any(inside(path, root) for root in roots)
 
 
 def _other_process(path, me, str=str):
