@@ -25,7 +25,7 @@ KERNEL_TIMEOUT_MS = 120_000    # kernel start
 RUN_ALL_TIMEOUT_MS = 180_000   # a notebook must run in < 60 s; leave room for a loaded machine
 WIDGET_TIMEOUT_MS = 30_000     # one kernel round trip (button -> kernel -> redraw)
 
-STEP_LABEL = re.compile(r"step (\d+) / (\d+)")
+STEP_LABEL = re.compile(r"(?:step|update) (\d+) / (\d+)")
 
 # Console errors that are not the workbook's doing, as regular expressions.
 # None so far: JupyterLab 4.6 with the widget and ipympl front-ends logs no
