@@ -112,6 +112,7 @@ from typing import Any, Iterable, Sequence
 
 import ipywidgets as W
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -531,10 +532,15 @@ class FigureWidget:
         return self._box
 
     def snapshot_png(self) -> bytes:
-        """The figure as it is now, as PNG bytes (a full draw; it also refreshes the
-        background that steps blit onto)."""
+        """The figure as it is now, as PNG bytes.
+
+        A full Agg draw (which also refreshes the background that steps blit onto),
+        but not ipympl's: that one would push a frame, and before a browser is
+        attached a ``_data_url`` without its ``data:`` prefix, which the page
+        cannot load."""
         canvas = self.fig.canvas
-        canvas.draw()
+        FigureCanvasAgg.draw(canvas)
+        canvas._png_is_old = True  # the browser still needs this picture, as a frame of its own
         return _png(np.asarray(canvas.get_renderer().buffer_rgba()))
 
     def _repr_mimebundle_(self, **kwargs):
@@ -569,12 +575,12 @@ class StepWidget(FigureWidget):
         self.reset_button = button("Reset", "fast-backward", tooltip="back to step 0")
         self.back_button = button("Back", "step-backward", tooltip="one step back")
         self.step_button = button("Step", "step-forward", tooltip="one step forward")
-        self.end_button = button("to end", "fast-forward", tooltip="jump to the last step")
+        self.end_button = button("to end", "fast-forward", width=86, tooltip="jump to the last step")
         self.player = PlayControls(self.play_interval_ms)
         self.play, self.play_button, self.speed = self.player.play, self.player.play_button, self.player.speed
         self.scrubber = W.IntSlider(value=0, min=0, max=0, step=1, readout=False, continuous_update=True,
-                                    layout=W.Layout(width="520px"))
-        self.counter = W.HTML(layout=W.Layout(width="200px"))
+                                    layout=W.Layout(width="440px"))
+        self.counter = W.HTML(layout=W.Layout(width="290px"))
         self.counter.add_class("coursekit-counter")
         W.link((self.play, "value"), (self.scrubber, "value"))
         W.link((self.play, "max"), (self.scrubber, "max"))

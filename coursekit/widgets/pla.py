@@ -181,13 +181,13 @@ class PLAStepper(StepWidget):
             raise ValueError(f"dataset must be one of {tuple(options)}, got {dataset!r}")
 
         super().__init__(figsize=(8.2, 4.3))
-        self.dataset_dropdown = W.Dropdown(options=options, value=dataset, layout=W.Layout(width="170px"))
+        self.dataset_dropdown = W.Dropdown(options=options, value=dataset, layout=W.Layout(width="160px"))
         self.algorithm_toggle = W.ToggleButtons(options=[("PLA", "pla"), ("pocket", "pocket")], value=algorithm,
-                                                style={"button_width": "66px"})
+                                                style={"button_width": "76px"})
         self.cycle_toggle = W.ToggleButtons(options=[("naive", "naive"), ("random", "random")], value=cycle,
-                                            style={"button_width": "66px"})
+                                            style={"button_width": "76px"})
         self.label_toggle = W.ToggleButtons(options=[("+1 (o)", 1), ("-1 (x)", -1)], value=1,
-                                            style={"button_width": "66px"})
+                                            style={"button_width": "76px"})
         self.rows = [
             control_row("data", self.dataset_dropdown,
                         W.HTML("<b>algorithm</b>", layout=W.Layout(width="74px")), self.algorithm_toggle,
