@@ -314,14 +314,15 @@ def mean_nearest_neighbour_distance(samples, data) -> float:
 # ------------------------------------------------------------ small networks ---
 
 def mlp(n_in: int, hidden: int, n_out: int, layers: int = 2, activation: str = "relu",
-        output: str | None = None) -> nn.Sequential:
-    """``layers`` hidden layers of ``hidden`` units (ReLU, or LeakyReLU with slope 0.2), then a
-    linear output layer, optionally followed by ``output`` = "sigmoid" or "tanh"."""
+        output: str | None = None, batchnorm: bool = False) -> nn.Sequential:
+    """``layers`` hidden layers of ``hidden`` units (ReLU, or LeakyReLU with slope 0.2), each with
+    batch norm before its activation if ``batchnorm``, then a linear output layer, optionally
+    followed by ``output`` = "sigmoid" or "tanh"."""
     act = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "gelu": nn.GELU}[activation]
     sizes = [n_in] + [hidden] * layers
     modules: list[nn.Module] = []
     for a, b in zip(sizes[:-1], sizes[1:]):
-        modules += [nn.Linear(a, b), act()]
+        modules += [nn.Linear(a, b), *([nn.BatchNorm1d(b)] if batchnorm else []), act()]
     modules.append(nn.Linear(sizes[-1], n_out))
     if output is not None:
         modules.append({"sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[output]())
@@ -385,9 +386,9 @@ RING_CONFIG = dict(z_dim=2, hidden=128, layers=2, loss="nonsaturating", k=1, lr_
                    optimizer="adam", batch_size=256, decay_steps=1500)
 #: The same networks with the generator learning 4x faster than the discriminator: it collapses.
 COLLAPSE_CONFIG = dict(RING_CONFIG, lr_d=1e-3, lr_g=4e-3)
-#: The conditional GAN on the 8x8 digits (64 pixels in [0, 1]).
+#: The conditional GAN on the 8x8 digits (64 pixels in [0, 1]), with batch norm in the generator (DCGAN).
 CGAN_CONFIG = dict(z_dim=16, hidden=128, layers=2, loss="nonsaturating", k=1, lr_d=1e-3, lr_g=1e-3,
-                   optimizer="adam", batch_size=128, output="sigmoid")
+                   optimizer="adam", batch_size=128, output="sigmoid", batchnorm=True)
 
 
 def lab_target(name: str, n: int = 2000, seed: int = 0, points=None):
@@ -439,8 +440,8 @@ class GANTrainer:
     def __init__(self, data, labels=None, n_classes: int | None = None, *, z_dim: int = 2, hidden: int = 128,
                  layers: int = 2, loss: str = "nonsaturating", k: int = 1, lr_d: float = 2e-3, lr_g: float = 1e-3,
                  optimizer: str = "adam", batch_size: int = 256, decay_steps: int | None = None,
-                 output: str | None = None, modes=None, mode_std: float = RING["std"], seed: int = 0,
-                 device=None, grid_size: int = 48, manifold_size: int = 15, view_samples: int = 500):
+                 output: str | None = None, batchnorm: bool = False, modes=None, mode_std: float = RING["std"],
+                 seed: int = 0, device=None, grid_size: int = 48, manifold_size: int = 15, view_samples: int = 500):
         data = _array("data", data, ndim=2, expected="real samples of shape (N, d)")
         if len(data) == 0:
             raise ValueError("data must hold at least one real sample, got shape (0, d)")
@@ -469,7 +470,7 @@ class GANTrainer:
         self.dim = data.shape[1]
         cond = self.n_classes or 0
         torch.manual_seed(self.seed)
-        self.G = mlp(self.z_dim + cond, hidden, self.dim, layers, "relu", output).to(self.device)
+        self.G = mlp(self.z_dim + cond, hidden, self.dim, layers, "relu", output, batchnorm).to(self.device)
         self.D = mlp(self.dim + cond, hidden, 1, layers, "leaky_relu").to(self.device)
         self.opt_d = self._optimizer(self.D, self.lr_d)
         self.opt_g = self._optimizer(self.G, self.lr_g)
@@ -608,7 +609,10 @@ class GANTrainer:
         """Fill the drawing fields of ``state`` (2-D unconditional data only)."""
         if self.dim != 2 or self.n_classes is not None:
             return state
-        x = self.generate(self.view_z).detach().requires_grad_(True)
+        with torch.no_grad(), _evaluating(self.G):
+            x = self.generate(self.view_z)
+            manifold = self.generate(self._manifold_z).cpu().numpy().reshape(*self._manifold_shape, 2)
+        x.requires_grad_(True)
         a = self.logits(x)
         # -∂ℓ/∂x for each sample's own loss: where the generator's update moves it
         per_sample = F.softplus(-a) if self.loss == "nonsaturating" else -F.softplus(a)
@@ -617,7 +621,7 @@ class GANTrainer:
             state.samples = x.detach().cpu().numpy().astype(np.float64)
             state.push = -grad.cpu().numpy().astype(np.float64)
             state.d_grid = torch.sigmoid(self.logits(self._grid_t)).cpu().numpy().reshape(self.grid.shape[:2])
-            state.manifold = self.generate(self._manifold_z).cpu().numpy().reshape(*self._manifold_shape, 2)
+            state.manifold = manifold
         if self.modes is not None:
             state.coverage = mode_coverage(state.samples, self.modes, self.mode_std)
         return state
@@ -634,7 +638,7 @@ class GANTrainer:
                 raise ValueError(f"a conditional GAN needs labels: one class in 0..{self.n_classes - 1} per sample")
             y = torch.as_tensor(np.broadcast_to(np.asarray(labels), (n,)).copy(), dtype=torch.int64,
                                 device=self.device)
-        with torch.no_grad():
+        with torch.no_grad(), _evaluating(self.G):
             return self.generate(z, y).cpu().numpy().astype(np.float64)
 
     def coverage(self, n: int = 2500, seed: int = 123) -> Coverage:
@@ -642,6 +646,21 @@ class GANTrainer:
         if self.modes is None:
             raise ValueError("this GAN has no mode centres: pass modes=... (e.g. ring_modes()) to measure coverage")
         return mode_coverage(self.sample(n, seed), self.modes, self.mode_std)
+
+
+class _evaluating:
+    """``with _evaluating(net):`` evaluation mode inside the block (batch norm uses its running
+    statistics, so a sample does not depend on the others drawn with it), the old mode after."""
+
+    def __init__(self, net: nn.Module):
+        self.net, self.was_training = net, net.training
+
+    def __enter__(self):
+        self.net.eval()
+
+    def __exit__(self, *exc):
+        self.net.train(self.was_training)
+        return False
 
 
 def gan_trace(trainer: GANTrainer, steps: int, view_every: int | None = None, part: str = "both"

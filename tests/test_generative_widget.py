@@ -28,7 +28,7 @@ def test_starts_at_step_0_showing_the_trainers_view():
     w = lab()
     state = w.state
     assert w.steps_done == 0 and state.step == 0 and "step 0" in w.counter.value
-    np.testing.assert_array_equal(w.heat.get_array(), state.d_grid)
+    np.testing.assert_array_equal(np.asarray(w.heat.get_array()).reshape(state.d_grid.shape), state.d_grid)
     np.testing.assert_array_equal(w.fake_dots.get_offsets(), state.samples)
     assert len(w.real_dots.get_offsets()) == 500
     assert w.status.text.startswith("step 0") and "/ 8 modes" in w.status.text

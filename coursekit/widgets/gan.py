@@ -29,7 +29,9 @@ import math
 
 import ipywidgets as W
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.collections import LineCollection
+from matplotlib.colors import ListedColormap
 
 from .. import generative as gen
 from .base import GHOST_COLOR, LiveWidget, OnPlotStatus, PreviousRun, button, control_row
@@ -45,6 +47,10 @@ DEFAULT_DRAWING = np.array([[-1.2, 1.0], [1.2, 1.0]] + [[1.6 * math.cos(a), -0.4
                                                           for a in np.linspace(-2.6, -0.54, 7)])
 N_REAL_SHOWN = 500
 N_ARROWS = 160
+GRID_SIZE = 32
+#: GAN Lab's colours for D: purple where D says "generated", green where it says "real", lightened
+#: towards white so that the samples stand out on top
+HEAT_CMAP = ListedColormap(0.45 * colormaps["PRGn"](np.linspace(0.0, 1.0, 256)) + 0.55)
 
 
 class GANLab(LiveWidget):
@@ -141,20 +147,22 @@ class GANLab(LiveWidget):
         ax.set_xticks([-2, 0, 2])
         ax.set_yticks([-2, 0, 2])
         ax.tick_params(labelsize=8)
-        self.heat = ax.imshow(np.full((2, 2), 0.5), extent=(-box, box, -box, box), origin="lower", cmap="PRGn",
-                              vmin=0.0, vmax=1.0, interpolation="bilinear", alpha=0.55, zorder=0)
+        # D on a grid of cells (as GAN Lab's 30 x 30), an opaque mesh in light colours: drawing a mesh of
+        # cells costs about a tenth of resampling a semi-transparent image each frame
+        centres = np.linspace(-box, box, GRID_SIZE)
+        self.heat = ax.pcolormesh(centres, centres, np.full((GRID_SIZE, GRID_SIZE), 0.5), shading="nearest",
+                                  cmap=HEAT_CMAP, vmin=0.0, vmax=1.0, zorder=0, rasterized=True)
         self.manifold_lines = LineCollection([], colors=MANIFOLD, linewidths=0.6, alpha=0.8, zorder=1)
         ax.add_collection(self.manifold_lines)
         self.fake_dots = ax.scatter([], [], s=6, c=FAKE, alpha=0.7, linewidths=0, zorder=2, label="generated")
         # the real samples on top: a mode the generator misses shows as green without purple around it
-        self.real_dots = ax.scatter([], [], s=16, facecolors="none", edgecolors=REAL, alpha=0.8, linewidths=0.7,
-                                    zorder=3, label="real")
+        self.real_dots = ax.scatter([], [], s=5, c=REAL, alpha=0.9, linewidths=0, zorder=3, label="real")
         self.arrows = ax.quiver(np.zeros(N_ARROWS), np.zeros(N_ARROWS), np.zeros(N_ARROWS), np.zeros(N_ARROWS),
                                 color=ARROW, angles="xy", scale_units="xy", scale=1.0, width=0.004,
                                 headwidth=3.5, headlength=4, alpha=0.75, zorder=4)
         self.status = OnPlotStatus(ax, loc="upper left", fontsize=12)
-        ax.legend(handles=[self.real_dots, self.fake_dots], loc="lower right", fontsize=7, markerscale=2.5,
-                  framealpha=0.8)
+        self.legend = ax.legend(handles=[self.real_dots, self.fake_dots], loc="lower right", fontsize=7,
+                                markerscale=2.5, framealpha=0.8)
         ax.set_title("D(x): green = 'real', purple = 'generated'", fontsize=9)
 
         axl = self.ax_loss
@@ -171,7 +179,7 @@ class GANLab(LiveWidget):
                             for c, lab in ((REAL, "D(x) real"), (FAKE, "D(G(z))"))]
         # blitting: everything that changes from frame to frame, in drawing order (the heat map first)
         self.set_dynamic([self.heat, self.manifold_lines, self.fake_dots, self.real_dots, self.arrows,
-                          self.d_loss_line, self.g_loss_line, *self.lower_lines,
+                          self.legend, self.d_loss_line, self.g_loss_line, *self.lower_lines,
                           *self.status.artists])
 
     def _style_for_run(self) -> None:
@@ -192,7 +200,8 @@ class GANLab(LiveWidget):
             self.lower_lines[1].set_visible(True)
         if low.get_legend() is not None:
             low.get_legend().remove()
-        low.legend(handles=[line for line in self.lower_lines if line.get_visible()], loc="upper left", fontsize=7)
+        if not ring:   # one curve needs no legend: the title names it
+            low.legend(handles=self.lower_lines, loc="lower right", fontsize=7, ncols=2, framealpha=0.8)
         # the generator's loss at the equilibrium D = 1/2: log 2 (non-saturating) or log(1/2) (minimax)
         self.g_eq_line.set_ydata([math.log(2) if self.loss == "nonsaturating" else -math.log(2)] * 2)
         self._x_max = 200
@@ -222,7 +231,8 @@ class GANLab(LiveWidget):
         X, modes = gen.lab_target(self.target, 4000, seed=self.seed, points=self.drawn_points)
         config = dict(self.config, lr_d=self.lr_d_choice.value, lr_g=self.lr_g_choice.value,
                       k=self.k_choice.value, loss=self.loss, optimizer=self.optimizer_toggle.value)
-        return gen.GANTrainer(X, modes=modes, seed=self.seed, device=self.device, view_samples=500, **config)
+        return gen.GANTrainer(X, modes=modes, seed=self.seed, device=self.device, view_samples=500,
+                              grid_size=GRID_SIZE, **config)
 
     def initial_state(self) -> gen.GANState:
         self.trainer = self.make_trainer()
@@ -270,7 +280,7 @@ class GANLab(LiveWidget):
     def render(self, state: gen.GANState) -> None:
         show = {name: toggle.value for name, toggle in self.show_toggles.items()}
         if state.d_grid is not None:
-            self.heat.set_data(state.d_grid)
+            self.heat.set_array(state.d_grid.ravel())
             self.fake_dots.set_offsets(state.samples)
             m = min(N_ARROWS, len(state.samples))
             push = state.push[:m]
