@@ -502,3 +502,13 @@ def test_noise_predictor_and_sampler_shapes():
         x = gen.reverse_step(x, t, np.zeros((2, 2)), schedule, z)
     ours, _ = gen.sample_diffusion(zero, schedule, n=2, seed=3)
     np.testing.assert_allclose(ours, x, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.gpu
+def test_gan_trains_on_the_gpu_like_on_the_cpu():
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU on this machine")
+    trainer = tiny_trainer(device="cuda")
+    state = list(gen.gan_trace(trainer, 3, view_every=1))[-1]
+    assert trainer.G[0].weight.device.type == "cuda" and state.samples.shape == (40, 2)
+    assert np.isfinite([state.d_loss, state.g_loss]).all() and isinstance(state.coverage, gen.Coverage)
