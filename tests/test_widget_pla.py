@@ -182,10 +182,10 @@ def test_back_reset_and_play(widget):
     assert on_line(widget.boundary_line, ws[3]) and on_line(widget.previous_boundary_line, ws[2])
     # Pause pauses where it is: no rewinding (Reset does that)
     widget.play_button.value = True
-    assert widget.play.playing and widget.play_button.description == "Pause"
+    assert widget.player.playing and widget.play_button.description == "Pause"
     widget.play.value = 5
     widget.play_button.value = False
-    assert not widget.play.playing and widget.index == 5 and widget.play_button.description == "Play"
+    assert not widget.player.playing and widget.index == 5 and widget.play_button.description == "Play"
 
 
 def test_scrubber_and_to_end(widget):

@@ -104,6 +104,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 import types
 from base64 import b64encode
 from dataclasses import dataclass
@@ -169,10 +170,37 @@ def check_figure_width(width: float, what: str = "a figure") -> None:
                          "Put panels into rows instead of one long row.")
 
 
+def _import_ipympl():
+    """ipympl's backend module, imported without changing the notebook's backend.
+
+    Importing the ipympl package switches matplotlib to ipympl's backend
+    (``ipympl/__init__.py`` calls ``matplotlib.use``): every later static figure
+    of the notebook would become a live canvas that a saved notebook cannot show.
+    The backend the notebook chose (``%matplotlib inline``) is put back at once.
+    This module imports ipympl when it is itself imported (a notebook's first
+    cell), so that switching back closes no figure a cell is still drawing."""
+    import matplotlib
+    from matplotlib import rcsetup
+
+    before = matplotlib.rcParams._get_backend_or_none()
+    from ipympl import backend_nbagg
+
+    if matplotlib.rcParams._get_backend_or_none() != before:
+        wanted = rcsetup._auto_backend_sentinel if before is None else before
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].switch_backend(wanted)
+        else:
+            dict.__setitem__(matplotlib.rcParams, "backend", wanted)
+    return backend_nbagg
+
+
+_import_ipympl()
+
+
 def make_figure(width: float = 8.0, height: float = 3.8) -> Figure:
     """A matplotlib figure whose canvas is an ipympl widget, whatever ``%matplotlib``
     mode the notebook is in; at most 8.4 in (840 px) wide, no toolbar, no header."""
-    from ipympl.backend_nbagg import new_figure_manager_given_figure
+    new_figure_manager_given_figure = _import_ipympl().new_figure_manager_given_figure
 
     check_figure_width(width, "a widget's figure")
     fig = Figure(figsize=(width, height), dpi=FIGURE_DPI, layout="constrained")
@@ -328,9 +356,9 @@ class PlayControls:
             speeds.append((f"{interval_ms} ms", interval_ms))
         self.speed = W.Dropdown(options=speeds, value=interval_ms, tooltip="time between two steps",
                                 layout=W.Layout(width="96px"))
-        # Play/Pause linked in the page (it starts at once) and in the kernel (so Python can press it too)
-        W.jslink((self.play_button, "value"), (self.play, "playing"))
-        W.link((self.play_button, "value"), (self.play, "playing"))
+        # Play/Pause drives the page's Play model directly (it starts at once); the kernel
+        # pauses by setting the button (a second, kernel-side link would race with this one)
+        self.link = W.jslink((self.play_button, "value"), (self.play, "playing"))
         W.dlink((self.speed, "value"), (self.play, "interval"))
         self.play_button.observe(self._on_playing, names="value")
 
@@ -345,6 +373,31 @@ class PlayControls:
     @property
     def playing(self) -> bool:
         return bool(self.play_button.value)
+
+
+# A widget restored from a saved notebook has no kernel behind it: ipywidgets then
+# puts a "broken chain" icon in front of every control, which pushes labels onto
+# a second line. Inside a workbook widget the icon goes, and one line says what
+# the picture is. The style travels in the widget's own state, so it also
+# applies where the notebook is reopened.
+_SNAPSHOT_CSS = """<style>
+.coursekit-widget .jupyter-widgets-disconnected::before,
+.coursekit-widget.jupyter-widgets-disconnected::before { content: none !important; display: none !important; }
+.coursekit-widget .coursekit-snapshot { min-height: 0 !important; height: auto !important; margin: 0 !important; }
+.coursekit-widget .coursekit-snapshot .widget-html-content { height: auto !important; line-height: 1.4; }
+.coursekit-snapshot-note { display: none; }
+.coursekit-widget.jupyter-widgets-disconnected .coursekit-snapshot-note {
+  display: block; padding: 2px 8px; margin-bottom: 4px; border-left: 4px solid #b35900; background: #fff4e5; }
+</style>"""
+
+
+def _snapshot_note(name: str) -> W.HTML:
+    """Invisible while the widget is live; in a reopened notebook: "run the cell to use this widget"."""
+    note = W.HTML(_SNAPSHOT_CSS + f"<div class='coursekit-snapshot-note'>A saved picture of the "
+                  f"{html.escape(name)}: <b>run the cell to use this widget</b>.</div>",
+                  layout=W.Layout(width=f"{OUTPUT_WIDTH_PX - 10}px"))
+    note.add_class("coursekit-snapshot")
+    return note
 
 
 @dataclass(frozen=True)
@@ -520,7 +573,8 @@ class FigureWidget:
 
     def layout(self) -> W.Widget:
         """The whole widget: the control rows, the figure, and the message line under it."""
-        box = W.VBox([*self.top_rows(), *self.rows, *self.bottom_rows(), self.fig.canvas, self.message],
+        box = W.VBox([_snapshot_note(self.name), *self.top_rows(), *self.rows, *self.bottom_rows(),
+                      self.fig.canvas, self.message],
                      layout=W.Layout(max_width=f"{OUTPUT_WIDTH_PX}px", overflow="hidden"))
         box.add_class("coursekit-widget")
         return box
