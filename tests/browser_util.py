@@ -381,11 +381,15 @@ def require_notebook(name: str) -> None:
 
 # ---- one widget --------------------------------------------------------------------------------
 def widget_output(page, marker):
-    """The output area that holds the widget whose step counter (or other text) matches ``marker``."""
-    output = page.locator(".jp-OutputArea-output").filter(
-        has=page.locator(".widget-html, .widget-label").filter(has_text=marker))
-    output.first.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
-    return output.first  # the notebook's first such widget
+    """The output area that holds the widget whose step counter (or other text) matches
+    ``marker`` now: the notebook's first such output, pinned by its position, so that it
+    stays the same widget when its text changes later."""
+    outputs = page.locator(".jp-OutputArea-output")
+    match = outputs.filter(has=page.locator(".widget-html, .widget-label").filter(has_text=marker))
+    match.first.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
+    index = match.first.evaluate("(el) => Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
+                                 ".indexOf(el)")
+    return outputs.nth(index)
 
 
 def step_label(widget) -> tuple[int, int]:

@@ -46,13 +46,22 @@ The helpers every widget uses
 
 Saved notebooks
 ---------------
-Static figures are images (``%matplotlib inline``). A widget's output carries,
-next to the live view, a PNG snapshot of the figure and a text line ("run the
-cell to use this widget"), which JupyterLab shows where the live view cannot
-be rendered (an untrusted notebook, a viewer without widgets). And ``make lab``
-turns on JupyterLab's "save widget state" setting, so that a saved and
-reopened notebook shows every widget as it was left (the ipympl canvas keeps
-its last image in the saved state) instead of "Error displaying widget".
+Static figures are images (``%matplotlib inline``); only widgets make live
+canvases (always through :func:`make_figure`; importing ipympl here leaves the
+notebook's backend alone). A widget's output survives a save in three ways,
+checked in JupyterLab 4 + Chromium by ``tests/test_browser.py`` (save, shut the
+kernel down, reload):
+
+* ``make lab`` turns on JupyterLab's "save widget state" setting
+  (``jupyterlab-settings/overrides.json``): a saved notebook keeps every
+  widget's state, the ipympl canvas's last image included, so a reopened
+  notebook shows each widget as it was left, never "Error displaying widget";
+* inside that picture, a line that only shows while no kernel is behind the
+  widget says "run the cell to use this widget" (and ipywidgets' broken-chain
+  icons, which would push labels onto second lines, are hidden);
+* the output also carries a PNG of the figure and that line as text, which
+  JupyterLab shows where it does not render the live view (an untrusted
+  notebook, nbconvert, a viewer without widgets).
 
 A new step-through widget, in outline
 -------------------------------------
@@ -102,6 +111,7 @@ artists' data, ``w.ghost_artists``.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import sys
@@ -115,6 +125,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import ScaledTranslation
 from PIL import Image
 
 #: The width every widget and figure must fit: JupyterLab's output area at a
@@ -301,14 +312,14 @@ class OnPlotStatus:
         box = dict(boxstyle="round,pad=0.35", facecolor="white", alpha=0.88, linewidth=1.5)
         self.headline = ax.text(x, y, "", transform=ax.transAxes, ha=ha, va=va, fontsize=fontsize,
                                 fontweight="bold", bbox=box, zorder=20, clip_on=False)
-        # the detail sits right under (or above) the headline's box, aligned with it, whatever its size
-        below = va != "bottom"
-        anchor = {"left": 0.0, "center": 0.5, "right": 1.0}[ha]
-        self.detail = ax.annotate("", xy=(anchor, 0.0 if below else 1.0), xycoords=self.headline,
-                                  xytext=(0, -4 if below else 4), textcoords="offset points",
-                                  ha=ha, va="top" if below else "bottom", fontsize=fontsize * 0.72,
-                                  zorder=20, annotation_clip=False,
-                                  bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.75, linewidth=0))
+        # The detail sits right under (or above) the headline's box, aligned with it: a plain
+        # text shifted by the box's height in points (placing it relative to the headline
+        # itself would lay the headline out twice at every step).
+        shift = (1.75 * fontsize + 1) / 72 * (1 if va == "bottom" else -1)
+        offset = ScaledTranslation(0, shift, ax.figure.dpi_scale_trans)
+        self.detail = ax.text(x, y, "", transform=ax.transAxes + offset, ha=ha, va=va, fontsize=fontsize * 0.72,
+                              zorder=20, clip_on=False,
+                              bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.75, linewidth=0))
         self.kind = "info"
 
     @property
@@ -551,6 +562,17 @@ class FigureWidget:
             if artist.get_visible() and artist.figure is not None:
                 self.fig.draw_artist(artist)
 
+    @contextlib.contextmanager
+    def frame_first(self, *widgets: W.Widget):
+        """Hold back the changes of ``widgets`` (and of the message line) until the block
+        ends, so that the browser gets the new frame of the figure first and draws it
+        while the texts and buttons follow: wrap each update in it, ending with
+        :meth:`redraw`."""
+        with contextlib.ExitStack() as stack:
+            for widget in (self.message, *widgets):
+                stack.enter_context(widget.hold_sync())
+            yield
+
     def redraw(self) -> None:
         """Blit the moving artists over the saved background, or ask for a full
         draw when there is no background yet (or the figure's pixel size changed)."""
@@ -718,12 +740,14 @@ class StepWidget(FigureWidget):
         """Draw ``trace[index]``: the one place where a step-through widget redraws."""
         if not self.trace:
             return
-        self.render(self.trace[index])
-        self.counter.value = self.describe_step(index)
-        at_end = index >= self.last_index
-        self.back_button.disabled = self.reset_button.disabled = index == 0
-        self.step_button.disabled = self.end_button.disabled = at_end
-        self.redraw()
+        with self.frame_first(self.counter, self.back_button, self.reset_button, self.step_button,
+                              self.end_button):
+            self.render(self.trace[index])
+            self.counter.value = self.describe_step(index)
+            at_end = index >= self.last_index
+            self.back_button.disabled = self.reset_button.disabled = index == 0
+            self.step_button.disabled = self.end_button.disabled = at_end
+            self.redraw()
 
     # ---- what the counter says ---------------------------------------------------------------
     def updates(self, index: int) -> int:
@@ -813,9 +837,10 @@ class LiveWidget(FigureWidget):
         self.show()
 
     def show(self) -> None:
-        self.render(self.state)
-        self.counter.value = self.describe_step()
-        self.redraw()
+        with self.frame_first(self.counter):
+            self.render(self.state)
+            self.counter.value = self.describe_step()
+            self.redraw()
 
     def describe_step(self) -> str:
         total = f" / {self.max_steps}" if self.max_steps is not None else ""
