@@ -98,8 +98,45 @@ A new step-through widget, in outline
             self.status.set(f"position {self.index} / {self.last_index}", f"sum = {state.value:.2f}", "running")
             self.message.value = "..."          # the sentence under the plot
 
-A live widget (``LiveWidget``) has ``initial_state`` and ``advance`` instead of a
-trace, and calls ``self.restart()`` where a step-through calls ``set_trace``.
+A live widget and an explorer, in outline
+-----------------------------------------
+::
+
+    class GANLab(LiveWidget):
+        name = "GAN lab"
+        counter_noun = "step"                   # "step 120" (or "step 120 / 500" with max_steps = 500)
+
+        def __init__(self):
+            super().__init__(figsize=(8.2, 4.0))
+            ...                                 # rows, artists, self.status, set_dynamic, as above
+            self.make_compare_controls()        # optional: compare runs (then define draw_ghost)
+            self.restart()                      # history = [initial_state()], drawn at step 0
+
+        def initial_state(self):                # step 0 from the current controls (seeded)
+            return generative.gan_init(...)
+
+        def advance(self):                      # one training step after self.state; Play calls it
+            return generative.gan_step(self.state, ...)   # once per tick the kernel receives
+
+        def render(self, state):                # as in a step-through; self.history holds the run
+            ...
+
+    class SoftmaxExplorer(FigureWidget):        # no steps: controls in, picture out
+        name = "softmax explorer"
+
+        def __init__(self):
+            super().__init__(figsize=(8.2, 3.2))
+            self.rows = [control_row("scores", *self.sliders)]
+            ...
+            for slider in self.sliders:
+                slider.observe(lambda _: self.update(), names="value")
+
+        def update(self):
+            with self.frame_first():            # the new frame reaches the page before the texts
+                self.bars.set_heights(...)
+                self.status.set("p(cat) = 0.71", kind="info")
+                self.message.value = "..."
+                self.redraw()
 
 How tests drive a widget
 ------------------------
