@@ -487,37 +487,57 @@ def drag_slider_to_end(page, widget, index: int = 0) -> None:
 # ---- timing: from a click to the canvas change -------------------------------------------------
 _JS_CLICK_TO_CANVAS = """
 async (root, [buttonText, timeoutMs]) => {
-  // Every canvas draw is recorded; ipympl draws each new frame onto the widget's visible canvas.
+  // Every canvas draw is recorded, and every frame ipympl receives (it makes an object URL
+  // of each PNG): ipympl draws each new frame onto the widget's visible canvas.
   const canvas = root.querySelector('.jupyter-matplotlib-canvas-div canvas');
   if (!window.__coursekitDraws) {
     window.__coursekitDraws = [];
+    window.__coursekitFrames = [];
     const draw = CanvasRenderingContext2D.prototype.drawImage;
     CanvasRenderingContext2D.prototype.drawImage = function (...args) {
       window.__coursekitDraws.push([this.canvas, performance.now()]);
       return draw.apply(this, args);
     };
+    const objectURL = URL.createObjectURL;
+    URL.createObjectURL = function (...args) {
+      window.__coursekitFrames.push(performance.now());
+      return objectURL.apply(this, args);
+    };
   }
   const button = Array.from(root.querySelectorAll('button')).find(b => b.textContent.trim() === buttonText);
   if (!button || button.disabled) return null;
+  window.__coursekitDraws = [];
+  window.__coursekitFrames = [];
   const t0 = performance.now();
   button.click();
   while (performance.now() - t0 < timeoutMs) {
     const hit = window.__coursekitDraws.find(([c, t]) => c === canvas && t > t0);
-    if (hit) { window.__coursekitDraws = []; return hit[1] - t0; }
+    if (hit) {
+      const frame = window.__coursekitFrames.find(t => t > t0);
+      return [hit[1] - t0, frame === undefined ? null : frame - t0];
+    }
     await new Promise(r => setTimeout(r, 1));
   }
-  return -1;
+  return [-1, null];
 }
 """
 
 
-def click_to_canvas_ms(widget, button_text: str = "Step", timeout_ms: int = WIDGET_TIMEOUT_MS) -> float | None:
-    """Milliseconds from a click on the button to the first new frame on the widget's
-    canvas, measured in the page; None when the button is disabled (at the end)."""
-    elapsed = widget.evaluate(_JS_CLICK_TO_CANVAS, [button_text, timeout_ms])
-    if elapsed is not None and elapsed < 0:
+def click_to_canvas(widget, button_text: str = "Step",
+                    timeout_ms: int = WIDGET_TIMEOUT_MS) -> tuple[float, float | None] | None:
+    """Milliseconds from a click on the button to the first new frame drawn on the widget's
+    canvas, and to the arrival of that frame in the page (the rest is the page's decoding and
+    drawing); None when the button is disabled (at the end)."""
+    timing = widget.evaluate(_JS_CLICK_TO_CANVAS, [button_text, timeout_ms])
+    if timing is not None and timing[0] < 0:
         pytest.fail(f"no new frame within {timeout_ms} ms of a click on {button_text!r}")
-    return elapsed
+    return None if timing is None else (timing[0], timing[1])
+
+
+def click_to_canvas_ms(widget, button_text: str = "Step", timeout_ms: int = WIDGET_TIMEOUT_MS) -> float | None:
+    """Milliseconds from a click on the button to the first new frame on the widget's canvas."""
+    timing = click_to_canvas(widget, button_text, timeout_ms)
+    return None if timing is None else timing[0]
 
 
 _JS_CLICK_TO_TEXT = """
