@@ -86,7 +86,7 @@ The fish come and go with the seasons. In spring the small silver fish come clos
 
 The doctor of the town is also the teacher of music. In the morning she visits the sick, and in the evening she plays the piano in the school, and the children sing. Once a year, on the longest night of winter, the whole town comes to the long room to hear them. The fishermen stand at the back with their caps in their hands, the keeper sits in the front row, and the baker brings bread and hot wine for everyone. The wind can blow as it likes on that night: nobody listens to it.
 
-Years pass in the harbour town like waves on the beach. Each one is a little different, and each one looks like the one before. The boats are painted and mended and painted again, the children grow up and some of them become fishermen, and the keeper's book grows thicker. The sea stays the same, and the town stays with it, at the end of the long road, where the land stops and the water begins.
+The years pass in the harbour town like waves on the beach. No two are quite alike, and each one looks like the one before. The boats are painted and mended and painted again, the children grow up and some of them become fishermen, and the keeper's book grows thicker. The sea stays the same, and the town stays with it, at the end of the long road, where the land stops and the water begins.
 """
 
 

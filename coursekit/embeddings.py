@@ -40,7 +40,7 @@ __all__ = [
     "OTHER", "Vocabulary", "one_hot", "embedding_lookup", "letter_trigrams", "word_hashing",
     "skipgram_pairs", "cbow_examples",
     "softmax", "log_softmax", "skipgram_softmax_loss", "cbow_forward", "cbow_softmax_loss",
-    "sigmoid", "log_sigmoid", "negative_sampling_loss", "negative_sampling_grad",
+    "sigmoid", "log_sigmoid", "negative_sampling_loss", "negative_sampling_grad", "negative_sampling_batch",
     "deck_negative_sampling_objective", "noise_distribution", "subsample_keep_probability",
     "huffman_codes", "hierarchical_softmax_probs",
     "WordVectors", "train_word2vec", "cosine_similarity", "nearest_neighbors", "analogy", "pca_2d",
@@ -285,6 +285,18 @@ def negative_sampling_grad(u, v_pos, v_neg):
     g_pos = sigmoid(u @ v_pos) - 1.0
     g_neg = sigmoid(v_neg @ u)
     return g_pos * v_pos + g_neg @ v_neg, g_pos * u, np.outer(g_neg, u)
+
+
+def negative_sampling_batch(u, v_pos, v_neg):
+    """:func:`negative_sampling_loss` and its gradients for a batch of B pairs at once:
+    u (B, d), v_pos (B, d), v_neg (B, K, d) → (losses (B,), du, dv_pos, dv_neg)."""
+    s_pos = np.einsum("bd,bd->b", u, v_pos)
+    s_neg = np.einsum("bkd,bd->bk", v_neg, u)
+    losses = -log_sigmoid(s_pos) - log_sigmoid(-s_neg).sum(axis=1)
+    g_pos = sigmoid(s_pos) - 1.0                                  # ∂L/∂s_pos
+    g_neg = sigmoid(s_neg)                                        # ∂L/∂s_neg
+    du = g_pos[:, None] * v_pos + np.einsum("bk,bkd->bd", g_neg, v_neg)
+    return losses, du, g_pos[:, None] * u, g_neg[..., None] * u[:, None, :]
 
 
 def deck_negative_sampling_objective(u, v_pos, v_neg, alpha: float = 1.0) -> float:
@@ -563,15 +575,10 @@ def train_word2vec(sentences: Iterable[str | Sequence[str]], dim: int = 30, wind
                 mask = (ctx >= 0).astype(float)
                 n_ctx = mask.sum(axis=1, keepdims=True)
                 u = (U[np.maximum(ctx, 0)] * mask[..., None]).sum(axis=1) / n_ctx
-            v_pos, v_neg = Vt[out], Vt[neg]                              # (B, d), (B, K, d)
-            s_pos = np.einsum("bd,bd->b", u, v_pos)
-            s_neg = np.einsum("bkd,bd->bk", v_neg, u)
-            epoch_loss -= float(log_sigmoid(s_pos).sum() + log_sigmoid(-s_neg).sum())
-            g_pos = sigmoid(s_pos) - 1.0                                 # ∂L/∂s_pos
-            g_neg = sigmoid(s_neg)                                       # ∂L/∂s_neg
-            du = g_pos[:, None] * v_pos + np.einsum("bk,bkd->bd", g_neg, v_neg)
-            np.add.at(Vt, out, -eta * g_pos[:, None] * u)
-            np.add.at(Vt, neg, -eta * g_neg[..., None] * u[:, None, :])
+            losses_b, du, dv_pos, dv_neg = negative_sampling_batch(u, Vt[out], Vt[neg])
+            epoch_loss += float(losses_b.sum())
+            np.add.at(Vt, out, -eta * dv_pos)          # a word twice in a batch gets both steps
+            np.add.at(Vt, neg, -eta * dv_neg)
             if model == "skipgram":
                 np.add.at(U, inp, -eta * du)
             else:                                                        # h is a mean: each word gets 1/C
