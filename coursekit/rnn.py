@@ -51,7 +51,7 @@ __all__ = [
     "grad_norm", "clip_grad_norm", "power_and_gradient", "state_gradient_norms",
     "lstm_to_torch", "lstm_from_torch", "rnn_to_torch", "gru_to_torch",
     "bigram_nll", "best_bigram_nll", "softmax_with_temperature", "sample_index",
-    "sequence_cross_entropy", "CharModel", "SentimentModel", "BagOfEmbeddings", "lstm_parameter_count",
+    "sequence_cross_entropy", "SequenceModel", "SentimentModel", "BagOfEmbeddings", "lstm_parameter_count",
 ]
 
 LSTM_GATES = ("i", "f", "g", "o")
@@ -874,17 +874,18 @@ def sequence_cross_entropy(logits, targets):
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-class CharModel(nn.Module):
-    """A character-level language model: symbol → embedding (or one-hot) → recurrent
-    layer(s) → scores of the next symbol at every step.
+class SequenceModel(nn.Module):
+    """Many-to-many: symbol indices (B, T) → embedding (or 1-of-N codes) → recurrent
+    layer(s) → ``out_size`` scores at every step, (B, T, out_size).
 
+    As a language model (``out_size`` = the vocabulary, the default) the scores
+    are for the next symbol; as a tagger (slot filling) for each word's label.
     ``cell`` is "rnn", "lstm" or "gru"; ``embed=None`` feeds 1-of-N codes, as
-    the decks' "hello" example does. ``forward(x)`` takes symbol indices
-    (B, T) and returns logits (B, T, V).
+    the decks' "hello" example does.
     """
 
     def __init__(self, vocab_size: int, hidden_size: int = 64, cell: str = "lstm", embed: int | None = None,
-                 num_layers: int = 1, dropout: float = 0.0):
+                 num_layers: int = 1, dropout: float = 0.0, out_size: int | None = None):
         super().__init__()
         if cell not in _CELLS:
             raise ValueError(f"cell must be one of {tuple(_CELLS)}, got {cell!r}")
@@ -892,7 +893,7 @@ class CharModel(nn.Module):
         self.embed = nn.Embedding(vocab_size, embed) if embed else None
         self.rnn = _CELLS[cell](embed or vocab_size, hidden_size, num_layers=num_layers, batch_first=True,
                                 dropout=dropout if num_layers > 1 else 0.0)
-        self.head = nn.Linear(hidden_size, vocab_size)
+        self.head = nn.Linear(hidden_size, out_size or vocab_size)
 
     def forward(self, x, state=None, return_state: bool = False):
         inputs = self.embed(x) if self.embed is not None else \
@@ -904,17 +905,21 @@ class CharModel(nn.Module):
     @torch.no_grad()
     def generate(self, start: Sequence[int], n: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
         """``n`` symbols sampled one at a time after the prompt ``start``, each fed back as the next input."""
+        from .train import cpu_threads
+
         rng = np.random.default_rng(seed)
         device = self.head.weight.device
         was_training = self.training
         self.eval()
-        x = torch.as_tensor([list(start)], dtype=torch.long, device=device)
-        logits, state = self(x, return_state=True)
         out = []
-        for _ in range(whole_number("n", n, 0)):
-            nxt = sample_index(logits[0, -1].double().cpu().numpy(), temperature, rng)
-            out.append(nxt)
-            logits, state = self(torch.tensor([[nxt]], device=device), state, return_state=True)
+        # one symbol at a time: small products, where one CPU thread is faster than two (see cpu_threads)
+        with cpu_threads("auto", self, device):
+            x = torch.as_tensor([list(start)], dtype=torch.long, device=device)
+            logits, state = self(x, return_state=True)
+            for _ in range(whole_number("n", n, 0)):
+                nxt = sample_index(logits[0, -1].double().cpu().numpy(), temperature, rng)
+                out.append(nxt)
+                logits, state = self(torch.tensor([[nxt]], device=device), state, return_state=True)
         self.train(was_training)
         return out
 

@@ -424,9 +424,9 @@ def test_temperature_sharpens_and_flattens():
     assert set(draws) == {0}
 
 
-def test_char_model_generates_reproducibly_and_sequence_loss_is_mean_cross_entropy():
+def test_sequence_model_generates_reproducibly_and_sequence_loss_is_mean_cross_entropy():
     torch.manual_seed(0)
-    model = R.CharModel(5, 8, cell="gru")
+    model = R.SequenceModel(5, 8, cell="gru")
     a = model.generate([0, 1], 10, temperature=1.0, seed=3)
     assert a == model.generate([0, 1], 10, temperature=1.0, seed=3) and len(a) == 10
     x = torch.randint(0, 5, (2, 6))
@@ -435,8 +435,10 @@ def test_char_model_generates_reproducibly_and_sequence_loss_is_mean_cross_entro
     assert logits.shape == (2, 6, 5)
     manual = -torch.log_softmax(logits, -1).gather(2, x[..., None]).mean()
     assert float(R.sequence_cross_entropy(logits, x)) == pytest.approx(float(manual), rel=1e-6)
-    onehot = R.CharModel(5, 8, cell="rnn")     # no embedding: 1-of-N inputs, as in the decks' "hello"
+    onehot = R.SequenceModel(5, 8, cell="rnn")     # no embedding: 1-of-N inputs, as in the decks' "hello"
     assert onehot.rnn.input_size == 5
+    tagger = R.SequenceModel(5, 8, cell="lstm", embed=3, out_size=4)   # slot filling: 4 labels per word
+    assert tagger(x).shape == (2, 6, 4)
 
 
 def test_sentiment_model_reads_the_state_after_the_last_real_word():

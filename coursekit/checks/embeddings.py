@@ -33,7 +33,7 @@ def check_softmax(fn: Callable, *, points: int = 1, seed: int = 0, verbose: bool
         return (rng.normal(size=1 + size) * 3,)
 
     return check_function(
-        fn, embeddings.softmax, examples + random_cases(make, 16, seed), name="softmax", points=points,
+        fn, embeddings.softmax, examples + random_cases(make, 16, seed), name="cbow_softmax", points=points,
         verbose=verbose, arg_names=["o"],
         hint="e = np.exp(o - o.max()); return e / e.sum(). Subtracting the maximum changes nothing "
              "mathematically and keeps exp from overflowing.",
