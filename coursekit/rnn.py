@@ -52,6 +52,7 @@ __all__ = [
     "lstm_to_torch", "lstm_from_torch", "rnn_to_torch", "gru_to_torch",
     "bigram_nll", "best_bigram_nll", "softmax_with_temperature", "sample_index",
     "sequence_cross_entropy", "SequenceModel", "SentimentModel", "BagOfEmbeddings", "lstm_parameter_count",
+    "GateTask", "GATE_TASKS", "GatePreset", "train_gate_model", "train_gate_presets", "load_gate_presets",
 ]
 
 LSTM_GATES = ("i", "f", "g", "o")
@@ -964,3 +965,216 @@ class BagOfEmbeddings(nn.Module):
         mask = (x != self.pad).unsqueeze(-1).to(self.fc.weight.dtype)
         mean = (self.embedding(x) * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
         return self.fc(mean).squeeze(1)
+
+
+# ---------------------------------------------------- gate-stepper presets ---
+# Three small tasks where one gate's job is plain to see, each solved by an LSTM of
+# three units and, for comparison, by a plain RNN of three units trained the same way.
+# The weights are shipped in datasets/lstm_gate_presets.json (made by
+# scripts/train_lstm_presets.py with train_gate_presets below; a slow test retrains
+# them and checks that it gets the same numbers).
+
+GATE_HIDDEN = 3
+GATE_PRESETS_FILE = "lstm_gate_presets.json"
+
+
+@dataclass(frozen=True)
+class GateTask:
+    """A symbol-sequence task for the gate stepper: its alphabet, what the model answers
+    after every symbol (``output``: "probability" of a yes, or a "count"), and how the
+    training sequences are drawn."""
+
+    name: str
+    title: str
+    alphabet: tuple[str, ...]
+    output: str
+    question: str
+    length: int                 # training sequence length
+    loss_from: int = 0          # the loss looks at steps t >= loss_from (1-based: after t symbols)
+    probabilities: tuple[float, ...] | None = None   # symbol frequencies in training sequences
+    example: str = ""
+
+    def target(self, symbols: Sequence[str]) -> np.ndarray:
+        """The right answer after each symbol of ``symbols``."""
+        ids = self.encode(symbols)
+        if self.name == "first":
+            return np.full(len(ids), 1.0 if len(ids) and ids[0] == 0 else 0.0)
+        counts, count = [], 0
+        for i in ids:
+            if self.alphabet[i] == "a":
+                count += 1
+            elif self.alphabet[i] == "|":
+                count = 0
+            counts.append(count)
+        return np.asarray(counts, dtype=float)
+
+    def encode(self, symbols: Sequence[str]) -> np.ndarray:
+        """Symbol indices; a ValueError names any symbol outside the alphabet."""
+        bad = sorted({s for s in symbols if s not in self.alphabet})
+        if bad:
+            raise ValueError(f"the task {self.title!r} reads only the symbols {' '.join(self.alphabet)}; "
+                             f"got {' '.join(bad)}")
+        return np.array([self.alphabet.index(s) for s in symbols], dtype=np.int64)
+
+    def sample(self, rng: np.random.Generator, n: int, length: int | None = None):
+        """``n`` random training sequences: symbol indices (n, T) and targets (n, T)."""
+        T = length or self.length
+        X = rng.choice(len(self.alphabet), size=(n, T), p=self.probabilities)
+        if self.name == "first":
+            X[:, 0] = rng.integers(0, 2, size=n)      # the first symbol is A or B
+        Y = np.stack([self.target([self.alphabet[i] for i in row]) for row in X]).astype(np.float32)
+        return X, Y
+
+
+GATE_TASKS: dict[str, GateTask] = {
+    "first": GateTask("first", "remember the first symbol", ("A", "B", "x", "y"), "probability",
+                      "was the first symbol A?", length=40, loss_from=15, example="A x B y x B x y A x y x B y"),
+    "count": GateTask("count", "count the a's", ("a", "b"), "count", "how many a's so far?", length=20,
+                      probabilities=(0.35, 0.65), example="a b b a a b a b b b a b"),
+    "reset": GateTask("reset", "count a's since the last |", ("a", "b", "|"), "count",
+                      "how many a's since the last | ?", length=20, probabilities=(0.45, 0.4, 0.15),
+                      example="a a b a | a b | b a a a"),
+}
+
+# Training: Adam, learning rate 0.02, batches of 50 of 2,000 sequences, 15 epochs; for the
+# LSTM a small penalty on how far its gates are open (the input gate for every task, the
+# forget gate's closing for "reset") so that each gate opens only when its task needs it.
+GATE_TRAINING = {"n": 2000, "epochs": 15, "lr": 0.02, "batch_size": 50, "seed": 0, "forget_bias": 2.0,
+                 "input_penalty": {"first": 0.1, "count": 0.05, "reset": 0.05},
+                 "forget_penalty": {"first": 0.0, "count": 0.0, "reset": 0.05}}
+
+
+class _GateNet(nn.Module):
+    """A one-layer LSTM or plain RNN written out step by step, so that training can see the
+    LSTM's gates; one-hot inputs, a linear readout per step (logit or count)."""
+
+    def __init__(self, cell: str, vocab: int, hidden: int = GATE_HIDDEN, forget_bias: float = 2.0):
+        super().__init__()
+        self.cell, self.vocab, self.hidden = cell, vocab, hidden
+        blocks = 4 if cell == "lstm" else 1
+        self.ih = nn.Linear(vocab, blocks * hidden)
+        self.hh = nn.Linear(hidden, blocks * hidden, bias=False)
+        self.head = nn.Linear(hidden, 1)
+        if cell == "lstm":
+            with torch.no_grad():
+                self.ih.bias[hidden:2 * hidden] = forget_bias
+        self.gates = None
+
+    def forward(self, x):
+        H = self.hidden
+        xs = self.ih(nn.functional.one_hot(x, self.vocab).to(self.head.weight.dtype))
+        h = xs.new_zeros(x.shape[0], H)
+        c = xs.new_zeros(x.shape[0], H)
+        outs, i_all, f_all = [], [], []
+        for t in range(x.shape[1]):
+            a = xs[:, t] + self.hh(h)
+            if self.cell == "rnn":
+                h = torch.tanh(a)
+            else:
+                i, f = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H])
+                g, o = torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
+                c = f * c + i * g
+                h = o * torch.tanh(c)
+                i_all.append(i)
+                f_all.append(f)
+            outs.append(h)
+        self.gates = (torch.stack(i_all, 1), torch.stack(f_all, 1)) if i_all else None
+        return self.head(torch.stack(outs, 1)).squeeze(-1)
+
+    def weights(self) -> dict[str, list]:
+        get = lambda t: t.detach().cpu().double().numpy()  # noqa: E731
+        return {"U": get(self.ih.weight).T.tolist(), "W": get(self.hh.weight).T.tolist(),
+                "b": get(self.ih.bias).tolist(), "V": get(self.head.weight).T.tolist(),
+                "c": get(self.head.bias).tolist()}
+
+
+def train_gate_model(task: str, cell: str, progress: bool = False) -> tuple[dict[str, list], dict[str, float]]:
+    """Train the stepper's model for ``task`` ("first", "count", "reset") and ``cell``
+    ("lstm" or "rnn") on the CPU, seeded: returns (weights as lists, training record)."""
+    from .train import evaluate, train
+
+    spec, cfg = GATE_TASKS[task], GATE_TRAINING
+    rng = np.random.default_rng(cfg["seed"])
+    X, Y = spec.sample(rng, cfg["n"])
+    torch.manual_seed(cfg["seed"])
+    model = _GateNet(cell, len(spec.alphabet), forget_bias=cfg["forget_bias"]).float()
+    start = spec.loss_from
+
+    def main_loss(out, y):
+        if spec.output == "probability":
+            return nn.functional.binary_cross_entropy_with_logits(out[:, start:], y[:, start:])
+        return nn.functional.mse_loss(out[:, start:], y[:, start:])
+
+    def loss_fn(out, y):
+        loss = main_loss(out, y)
+        if model.gates is not None and model.training:
+            i, f = model.gates
+            loss = loss + cfg["input_penalty"][task] * i.mean() + cfg["forget_penalty"][task] * (1 - f).mean()
+        return loss
+
+    history = train(model, (X, Y), loss_fn, torch.optim.Adam(model.parameters(), cfg["lr"]), epochs=cfg["epochs"],
+                    batch_size=cfg["batch_size"], seed=cfg["seed"], device="cpu", progress=progress)
+    record = {"final_loss": history.train_loss[-1]}
+    model.eval()
+    for name, length in (("", spec.length), ("_double_length", 2 * spec.length)):
+        Xv, Yv = spec.sample(np.random.default_rng(cfg["seed"] + 1), 500, length)
+        with torch.no_grad():
+            out = model(torch.as_tensor(Xv)).numpy()
+        right = (out > 0) == (Yv > 0.5) if spec.output == "probability" else np.round(out) == Yv
+        record["accuracy" + name] = float(right[:, start:].mean())      # of the answers the loss asks for
+        record["loss" + name] = float(evaluate(model, (Xv, Yv), main_loss)["loss"])
+    return model.weights(), record
+
+
+def train_gate_presets(progress: bool = False) -> dict:
+    """Every preset model (3 tasks × LSTM and RNN): the content of :data:`GATE_PRESETS_FILE`."""
+    presets = {"hidden": GATE_HIDDEN, "training": GATE_TRAINING, "models": {}}
+    for task in GATE_TASKS:
+        for cell in ("lstm", "rnn"):
+            weights, record = train_gate_model(task, cell, progress)
+            presets["models"][f"{task}/{cell}"] = {"weights": weights, "record": record}
+    return presets
+
+
+@dataclass
+class GatePreset:
+    """A task with its trained LSTM and plain RNN, ready to run on any sequence."""
+
+    task: GateTask
+    lstm: dict[str, np.ndarray]
+    rnn: dict[str, np.ndarray]
+    record: dict
+
+    def _readout(self, weights):
+        kind = "sigmoid" if self.task.output == "probability" else "linear"
+        return weights["V"], weights["c"], kind
+
+    def traces(self, symbols: Sequence[str]) -> tuple[list[LSTMState], list[RNNState]]:
+        """The LSTM's and the RNN's traces over ``symbols`` (each T + 1 states), with the
+        readout (probability or count) after every symbol in ``y``."""
+        ids = self.task.encode(list(symbols))
+        X = np.eye(len(self.task.alphabet))[ids].reshape(len(ids), len(self.task.alphabet))
+        lstm = lstm_trace(X, self.lstm["U"], self.lstm["W"], self.lstm["b"], symbols=list(symbols),
+                          readout=self._readout(self.lstm))
+        plain = rnn_trace(X, self.rnn["U"], self.rnn["W"], self.rnn["b"], symbols=list(symbols),
+                          readout=self._readout(self.rnn))
+        return lstm, plain
+
+
+def load_gate_presets(path=None) -> dict[str, GatePreset]:
+    """The shipped presets (checked against datasets/MANIFEST.sha256), or those in ``path``."""
+    import json
+
+    if path is None:
+        from .datasets import load_file
+
+        path = load_file(GATE_PRESETS_FILE)
+    with open(path, encoding="utf-8") as handle:
+        data = json.load(handle)
+    presets = {}
+    for name, task in GATE_TASKS.items():
+        models = {cell: {k: np.asarray(v, dtype=float) for k, v in data["models"][f"{name}/{cell}"]["weights"].items()}
+                  for cell in ("lstm", "rnn")}
+        record = {cell: data["models"][f"{name}/{cell}"]["record"] for cell in ("lstm", "rnn")}
+        presets[name] = GatePreset(task, models["lstm"], models["rnn"], record)
+    return presets
