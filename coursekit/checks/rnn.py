@@ -19,7 +19,7 @@ DECK_X0 = np.array([[0.0, 1.0, -2.0], [-3.0, 4.0, 5.0], [6.0, 7.0, -8.0], [6.0, 
 DECK_X1 = np.array([[9.0, 8.0, 7.0], [0.0, 0.0, 0.0], [6.0, 5.0, 4.0], [1.0, 2.0, 3.0]])
 
 
-def _deck_weights(H: int = 5, blocks: int = 1, seed: int = 2):
+def deck_weights(H: int = 5, blocks: int = 1, seed: int = 2):
     """Seeded U (3, blocks·H), W (H, blocks·H), b for deck 002's inputs (its own U and W
     came from torch.randn, unseeded, so the slide's numbers cannot be reproduced)."""
     rng = np.random.default_rng(seed)
@@ -31,7 +31,7 @@ def _deck_weights(H: int = 5, blocks: int = 1, seed: int = 2):
 
 def check_rnn_step(fn: Callable, *, points: int = 2, seed: int = 0, verbose: bool = True) -> CheckResult:
     """fn(x, h_prev, U, W, b) -> h = tanh(x U + h_prev W + b) (rows: x (B, D), h_prev (B, H))."""
-    U, W, b = _deck_weights()
+    U, W, b = deck_weights()
     H = W.shape[0]
     examples = [
         Case((DECK_X0, np.zeros((4, H)), U, W, b), label="deck 002's X0 with no previous state: h0 = tanh(X0 U + b)"),
@@ -62,7 +62,7 @@ def reference_lstm_step(x, h_prev, c_prev, U, W, b):
 def check_lstm_step(fn: Callable, *, points: int = 3, seed: int = 0, verbose: bool = True) -> CheckResult:
     """fn(x, h_prev, c_prev, U, W, b) -> (h, c): one LSTM step with gate blocks (i, f, g, o)."""
     H = 2
-    U, W, b = _deck_weights(H, 4)
+    U, W, b = deck_weights(H, 4)
     shut = b.copy()
     shut[H:2 * H] = -50.0                       # forget gate σ(-50) = 0: the old cell state is wiped
     open_ = b.copy()

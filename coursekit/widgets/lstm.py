@@ -103,13 +103,13 @@ class LSTMGateStepper(StepWidget):
         if preset not in self.presets:
             raise ValueError(f"preset must be one of {tuple(self.presets)}, got {preset!r}")
         self.rng = np.random.default_rng(int(seed))
-        super().__init__(figsize=(8.4, 6.0))
+        super().__init__(figsize=(8.4, 5.2))
         self.preset_dropdown = W.Dropdown(options=[(p.task.title, name) for name, p in self.presets.items()],
                                           value=preset, layout=W.Layout(width="250px"))
-        self.random_button = button("new sequence", "random", width=130, tooltip="draw a new random sequence")
+        self.random_button = button("new sequence", "random", width=150, tooltip="draw a new random sequence")
         self.sequence_text = W.Text(continuous_update=False, layout=W.Layout(width="560px"),
                                     placeholder="type symbols, e.g. A x B y, then press Enter")
-        self.alphabet_label = W.HTML(layout=W.Layout(width="170px"))
+        self.alphabet_label = W.HTML(layout=W.Layout(width="150px"))
         self.rows = [control_row("task", self.preset_dropdown, self.random_button, self.alphabet_label),
                      control_row("sequence", self.sequence_text)]
         self.symbols: list[str] = []
@@ -130,7 +130,7 @@ class LSTMGateStepper(StepWidget):
     # ---- the figure ---------------------------------------------------------------------
     def _build_figure(self) -> None:
         fig = self.fig
-        gs = fig.add_gridspec(3, 2, height_ratios=[0.34, 1.0, 1.25], width_ratios=[1.15, 1.0])
+        gs = fig.add_gridspec(3, 2, height_ratios=[0.3, 1.0, 1.2], width_ratios=[1.15, 1.0])
         self.seq_ax = fig.add_subplot(gs[0, :])
         self.gate_ax = fig.add_subplot(gs[1, 0])
         self.cell_ax = fig.add_subplot(gs[1, 1])
@@ -159,7 +159,7 @@ class LSTMGateStepper(StepWidget):
             self.gate_bars[gate] = ax.barh(ys, [0.0] * H, height=0.8, color=GATE_COLORS[gate])
             ticks += ys
             labels += [f"{GATE_NAMES[gate]} {u + 1}" if u == 0 else f"{u + 1}" for u in range(H)]
-        ax.set_yticks(ticks, labels, fontsize=8)
+        ax.set_yticks(ticks, labels, fontsize=7)
         ax.invert_yaxis()
         ax.set_xlim(-1.05, 1.05)
         ax.axvline(0, color="0.5", lw=0.8)
