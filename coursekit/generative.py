@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import datasets
-from ._validate import real_number, whole_number
+from ._validate import real_array, real_number, whole_number
 
 __all__ = [
     # the GAN game
@@ -72,31 +72,22 @@ GENERATOR_LOSSES = ("nonsaturating", "minimax")
 
 # ------------------------------------------------------------------ input checks ---
 
-def _array(name: str, value, *, ndim=None, expected: str = "an array of real numbers",
-           low: float | None = None, high: float | None = None) -> np.ndarray:
-    """``value`` as a float64 array, checked: real numbers, finite, optional ndim and range."""
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be {expected}, got {type(value).__name__}") from None
-    if arr.dtype.kind not in "biuf" or arr.dtype == np.bool_:
-        raise ValueError(f"{name} must be {expected} of real numbers, got values of type {arr.dtype}")
-    arr = arr.astype(np.float64, copy=False)
-    allowed = (ndim,) if isinstance(ndim, int) else ndim
-    if allowed is not None and arr.ndim not in allowed:
-        raise ValueError(f"{name} must be {expected}, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must hold finite numbers only, got {arr.ravel()[~np.isfinite(arr.ravel())][:3]}")
+def _array(name: str, value, *, ndim=None, shape: str = "", low: float | None = None,
+           high: float | None = None) -> np.ndarray:
+    """``value`` as a float64 array of finite real numbers (``real_array``), with ``ndim``
+    dimensions and every entry in [low, high] when those are given; ``shape`` says in words
+    what shape is expected."""
+    arr = real_array(name, value, ndim, shape)
     if arr.size and ((low is not None and arr.min() < low) or (high is not None and arr.max() > high)):
-        bounds = f"[{low:g}, {high:g}]" if low is not None and high is not None else (
-            f">= {low:g}" if low is not None else f"<= {high:g}")
-        raise ValueError(f"{name} must lie in {bounds}, got values from {arr.min():.4g} to {arr.max():.4g}")
+        bounds = f"lie in [{low:g}, {high:g}]" if low is not None and high is not None else (
+            f"be >= {low:g}" if low is not None else f"be <= {high:g}")
+        raise ValueError(f"{name} must {bounds}, got values from {arr.min():.4g} to {arr.max():.4g}")
     return arr
 
 
 def _probabilities(name: str, value) -> np.ndarray:
     """Discriminator outputs: numbers in [0, 1], at least one."""
-    arr = _array(name, value, ndim=(0, 1, 2), expected="discriminator outputs D(x) in [0, 1]", low=0.0, high=1.0)
+    arr = _array(name, value, ndim=(0, 1, 2), shape="(m,): discriminator outputs D(x) in [0, 1]", low=0.0, high=1.0)
     if arr.size == 0:
         raise ValueError(f"{name} must hold at least one discriminator output, got an empty array")
     return arr
@@ -104,7 +95,7 @@ def _probabilities(name: str, value) -> np.ndarray:
 
 def _distribution(name: str, value) -> np.ndarray:
     """A probability vector: non-negative, summing to 1."""
-    arr = _array(name, value, ndim=1, expected="a probability vector of shape (K,)", low=0.0)
+    arr = _array(name, value, ndim=1, shape="(K,): a probability vector", low=0.0)
     if arr.size == 0 or not math.isclose(arr.sum(), 1.0, rel_tol=0, abs_tol=1e-6):
         raise ValueError(f"{name} must be a probability vector summing to 1, got sum {arr.sum():.6g}")
     return arr
@@ -180,8 +171,8 @@ def optimal_discriminator(p_data, p_g) -> np.ndarray:
     p_d/D - p_g/(1 - D) vanishes there (deck 002). Where both densities are 0 no
     sample ever lands and D* is undefined: NaN.
     """
-    p_data = _array("p_data", p_data, expected="densities p_d(x) >= 0", low=0.0)
-    p_g = _array("p_g", p_g, expected="densities p_g(x) >= 0", low=0.0)
+    p_data = _array("p_data", p_data, low=0.0)
+    p_g = _array("p_g", p_g, low=0.0)
     if p_data.shape != p_g.shape:
         raise ValueError(f"p_data and p_g must have the same shape (one density each per x), got {p_data.shape} "
                          f"and {p_g.shape}")
@@ -226,7 +217,7 @@ def inception_score(probs) -> float:
     ``probs``: (N, K) class probabilities a classifier gives N generated samples. Deck 002
     writes the score without the exp: that is its logarithm, between 0 and log K.
     """
-    probs = _array("probs", probs, ndim=2, expected="class probabilities of shape (N, K)", low=0.0)
+    probs = _array("probs", probs, ndim=2, shape="(N, K): class probabilities", low=0.0)
     if probs.shape[0] == 0 or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-6):
         raise ValueError("every row of probs must be a probability vector (summing to 1)")
     marginal = probs.mean(axis=0)
@@ -282,8 +273,8 @@ def mode_coverage(samples, modes=None, std: float = RING["std"], threshold: floa
     nearest mode of at least one high-quality sample. Use 2,500 samples, as they do.
     ``modes`` defaults to :func:`ring_modes` (8 modes on the circle of radius 2).
     """
-    samples = _array("samples", samples, ndim=2, expected="points of shape (N, 2)")
-    modes = ring_modes() if modes is None else _array("modes", modes, ndim=2, expected="mode centres (K, 2)")
+    samples = _array("samples", samples, ndim=2, shape="(N, 2)")
+    modes = ring_modes() if modes is None else _array("modes", modes, ndim=2, shape="(K, 2): mode centres")
     if samples.shape[1] != modes.shape[1] or samples.shape[0] == 0:
         raise ValueError(f"samples must have shape (N, {modes.shape[1]}) with N >= 1, like the modes "
                          f"{modes.shape}; got {samples.shape}")
@@ -303,8 +294,8 @@ def mean_nearest_neighbour_distance(samples, data) -> float:
     small when every sample lies on the data's shape (it does not see missing parts)."""
     from scipy.spatial import cKDTree
 
-    samples = _array("samples", samples, ndim=2, expected="points of shape (N, d)")
-    data = _array("data", data, ndim=2, expected="points of shape (M, d)")
+    samples = _array("samples", samples, ndim=2, shape="(N, d)")
+    data = _array("data", data, ndim=2, shape="(M, d)")
     if samples.shape[1] != data.shape[1] or not len(samples) or not len(data):
         raise ValueError(f"samples and data must be non-empty point sets of the same dimension, got shapes "
                          f"{samples.shape} and {data.shape}")
@@ -411,7 +402,7 @@ def lab_target(name: str, n: int = 2000, seed: int = 0, points=None):
         X, _ = datasets.spiral(n, noise=0.03, seed=seed)
         return X * 2.2, None
     centres = _array("points", points if points is not None else np.zeros((0, 2)), ndim=2,
-                     expected="clicked points of shape (K, 2)")
+                     shape="(K, 2): clicked points")
     if len(centres) == 0 or centres.shape[1] != 2:
         raise ValueError(f"the 'drawn' target needs at least one clicked point, shape (K, 2); got {centres.shape}")
     rng = np.random.default_rng(seed)
@@ -442,7 +433,7 @@ class GANTrainer:
                  optimizer: str = "adam", batch_size: int = 256, decay_steps: int | None = None,
                  output: str | None = None, batchnorm: bool = False, modes=None, mode_std: float = RING["std"],
                  seed: int = 0, device=None, grid_size: int = 48, manifold_size: int = 15, view_samples: int = 500):
-        data = _array("data", data, ndim=2, expected="real samples of shape (N, d)")
+        data = _array("data", data, ndim=2, shape="(N, d): real samples")
         if len(data) == 0:
             raise ValueError("data must hold at least one real sample, got shape (0, d)")
         self.z_dim = whole_number("z_dim", z_dim, 1, noun="integer", allow_float=False)
@@ -461,7 +452,7 @@ class GANTrainer:
         self.n_classes = None
         if labels is not None or n_classes is not None:
             self.n_classes = whole_number("n_classes", n_classes, 2, noun="integer", allow_float=False)
-            labels = _array("labels", labels, ndim=1, expected="integer class labels of shape (N,)", low=0,
+            labels = _array("labels", labels, ndim=1, shape="(N,): integer class labels", low=0,
                             high=self.n_classes - 1)
             if len(labels) != len(data) or np.any(labels != np.round(labels)):
                 raise ValueError(f"labels must hold one integer class per sample, shape ({len(data)},); "
@@ -477,7 +468,7 @@ class GANTrainer:
         self.X = torch.as_tensor(data, dtype=torch.float32, device=self.device)
         self.y = None if labels is None else torch.as_tensor(labels, dtype=torch.int64, device=self.device)
         self.gen = torch.Generator(device=self.device).manual_seed(self.seed)
-        self.modes = None if modes is None else _array("modes", modes, ndim=2, expected="mode centres (K, 2)")
+        self.modes = None if modes is None else _array("modes", modes, ndim=2, shape="(K, 2): mode centres")
         self.mode_std = real_number("mode_std", mode_std, 0.0, low_open=True)
         self.steps_done = 0
         self.d_steps_done = 0
@@ -732,8 +723,8 @@ def gaussian_kl(mu, logvar) -> np.ndarray:
     """KL(N(μ, diag σ²) ‖ N(0, I)) = ½ Σ_j (σ_j² + μ_j² - 1 - log σ_j²), one value per row.
 
     ``mu`` and ``logvar`` (= log σ²): shape (N, d) or (d,)."""
-    mu = _array("mu", mu, ndim=(1, 2), expected="means of shape (N, d) or (d,)")
-    logvar = _array("logvar", logvar, ndim=(1, 2), expected="log-variances of the shape of mu")
+    mu = _array("mu", mu, ndim=(1, 2), shape="(N, d) or (d,): means")
+    logvar = _array("logvar", logvar, ndim=(1, 2), shape="of mu: log-variances")
     if mu.shape != logvar.shape:
         raise ValueError(f"mu and logvar must have the same shape, got {mu.shape} and {logvar.shape}")
     return 0.5 * np.sum(np.exp(logvar) + mu ** 2 - 1.0 - logvar, axis=-1)
@@ -743,8 +734,8 @@ def kl_normal(mu_q, var_q, mu_p, var_p):
     """KL(N(μ_q, σ_q²) ‖ N(μ_p, σ_p²)) for one-dimensional Gaussians, elementwise:
     log(σ_p/σ_q) + (σ_q² + (μ_q - μ_p)²) / (2σ_p²) - ½."""
     mu_q, mu_p = _array("mu_q", mu_q), _array("mu_p", mu_p)
-    var_q = _array("var_q", var_q, expected="variances > 0", low=0.0)
-    var_p = _array("var_p", var_p, expected="variances > 0", low=0.0)
+    var_q = _array("var_q", var_q, low=0.0)
+    var_p = _array("var_p", var_p, low=0.0)
     if np.any(var_q == 0) or np.any(var_p == 0):
         raise ValueError("variances must be > 0")
     out = 0.5 * np.log(var_p / var_q) + (var_q + (mu_q - mu_p) ** 2) / (2.0 * var_p) - 0.5
@@ -780,10 +771,10 @@ def cycle_consistency_loss(x, x_cycled, y, y_cycled) -> float:
     ``x`` (N, d) and ``x_cycled`` = F(G(x)); ``y`` (M, d) and ``y_cycled`` = G(F(y)).
     ‖·‖₁ sums the absolute differences over the d coordinates; E is the mean over rows.
     """
-    x = _array("x", x, ndim=2, expected="samples of domain X, shape (N, d)")
-    y = _array("y", y, ndim=2, expected="samples of domain Y, shape (M, d)")
-    x_cycled = _array("x_cycled", x_cycled, ndim=2, expected=f"F(G(x)), shape {x.shape}")
-    y_cycled = _array("y_cycled", y_cycled, ndim=2, expected=f"G(F(y)), shape {y.shape}")
+    x = _array("x", x, ndim=2, shape="(N, d): samples of domain X")
+    y = _array("y", y, ndim=2, shape="(M, d): samples of domain Y")
+    x_cycled = _array("x_cycled", x_cycled, ndim=2, shape=f"{x.shape}: F(G(x))")
+    y_cycled = _array("y_cycled", y_cycled, ndim=2, shape=f"{y.shape}: G(F(y))")
     if x_cycled.shape != x.shape or y_cycled.shape != y.shape:
         raise ValueError(f"x_cycled must have the shape of x {x.shape} and y_cycled that of y {y.shape}; got "
                          f"{x_cycled.shape} and {y_cycled.shape}")
@@ -818,8 +809,8 @@ class CycleGAN:
 
     def __init__(self, X, Y, lam: float = 5.0, hidden: int = 64, lr: float = 2e-3, batch_size: int = 256,
                  seed: int = 0, device=None):
-        X = _array("X", X, ndim=2, expected="samples of domain X, shape (N, d)")
-        Y = _array("Y", Y, ndim=2, expected="samples of domain Y, shape (M, d)")
+        X = _array("X", X, ndim=2, shape="(N, d): samples of domain X")
+        Y = _array("Y", Y, ndim=2, shape="(M, d): samples of domain Y")
         if X.shape[1] != Y.shape[1] or not len(X) or not len(Y):
             raise ValueError(f"X and Y must be non-empty and of the same dimension, got {X.shape} and {Y.shape}")
         self.lam = real_number("lam", lam, 0.0, meaning="the weight λ of the cycle loss")
@@ -908,7 +899,7 @@ def linear_schedule(T: int = 50, beta_1: float = 1e-4, beta_T: float = 0.02) -> 
 def _betas(betas) -> np.ndarray:
     if isinstance(betas, NoiseSchedule):
         return betas.betas
-    arr = _array("betas", betas, ndim=1, expected="the schedule β_1..β_T, shape (T,), each in (0, 1)", low=0.0,
+    arr = _array("betas", betas, ndim=1, shape="(T,): the schedule β_1..β_T, each in (0, 1)", low=0.0,
                  high=1.0)
     if arr.size == 0 or np.any(arr == 0) or np.any(arr == 1):
         raise ValueError("betas must hold T >= 1 numbers strictly between 0 and 1")
@@ -923,7 +914,7 @@ def q_sample(x0, t: int, eps, betas) -> np.ndarray:
     betas = _betas(betas)
     t = whole_number("t", t, 0, len(betas), noun="integer", meaning="the diffusion step")
     x0 = _array("x0", x0)
-    eps = _array("eps", eps, expected=f"noise of the shape of x0 {x0.shape}")
+    eps = _array("eps", eps, shape=f"{x0.shape}, like x0")
     if eps.shape != x0.shape:
         raise ValueError(f"eps must have the shape of x0 {x0.shape}, got {eps.shape}")
     alpha_bar = float(np.prod(1.0 - betas[:t]))
@@ -1004,7 +995,7 @@ def noise_prediction_data(x0, schedule: NoiseSchedule, draws: int = 1, seed: int
     """The noise predictor's training set: for each data point, ``draws`` random times t ~ U{1..T}
     and noises ε; inputs [x_t, t] with x_t from the closed form, targets ε. Returns float32
     arrays ``(inputs (N·draws, d + 1), eps (N·draws, d))``."""
-    x0 = _array("x0", x0, ndim=2, expected="data points of shape (N, d)")
+    x0 = _array("x0", x0, ndim=2, shape="(N, d): data points")
     draws = whole_number("draws", draws, 1, noun="integer", allow_float=False)
     rng = np.random.default_rng(seed)
     x0 = np.repeat(x0, draws, axis=0)
