@@ -87,9 +87,9 @@ class GANLab(LiveWidget):
         # the networks and batch of the notebook's ring configuration, without its learning-rate decay
         self.config = dict(gen.RING_CONFIG, decay_steps=None, **(config or {}))
         self.drawn_points = DEFAULT_DRAWING.copy()
-        self.target_toggle = W.ToggleButtons(options=TARGET_OPTIONS, value=target, style={"button_width": "86px"})
+        self.target_toggle = W.ToggleButtons(options=TARGET_OPTIONS, value=target, style={"button_width": "100px"})
         self.clear_button_points = button("clear", "eraser", width=70, tooltip="remove the drawn points")
-        self.loss_toggle = W.ToggleButtons(options=LOSS_OPTIONS, value=loss, style={"button_width": "110px"})
+        self.loss_toggle = W.ToggleButtons(options=LOSS_OPTIONS, value=loss, style={"button_width": "124px"})
         self.optimizer_toggle = W.ToggleButtons(options=[("Adam", "adam"), ("SGD", "sgd")], value=optimizer,
                                                 style={"button_width": "58px"})
         lr_options = [(f"{v:g}", v) for v in LR_CHOICES]
@@ -104,14 +104,14 @@ class GANLab(LiveWidget):
         self.train_g_button = button("train G", width=80, tooltip="one generator step")
 
         def label(text, width):
-            return W.HTML(f"<b>{text}</b>", layout=W.Layout(width=f"{width}px"))
+            return W.HTML(f"<b style='white-space: nowrap'>{text}</b>", layout=W.Layout(width=f"{width}px"))
 
         self.rows = [
             control_row("target", self.target_toggle, self.clear_button_points),
-            control_row("learning rate", label("D", 18), self.lr_d_choice, label("G", 18), self.lr_g_choice,
-                        label("&nbsp;k (D steps per G step)", 150), self.k_choice,
-                        label("&nbsp;optimizer", 74), self.optimizer_toggle),
-            control_row("G's loss", self.loss_toggle, label("&nbsp;&nbsp;steps per frame", 120), self.frame_choice),
+            control_row("rates η", label("D", 18), self.lr_d_choice, label("G", 18), self.lr_g_choice,
+                        label("&nbsp;k (D steps per G step)", 170), self.k_choice,
+                        label("&nbsp;optimizer", 80), self.optimizer_toggle),
+            control_row("G's loss", self.loss_toggle, label("&nbsp;&nbsp;steps per frame", 134), self.frame_choice),
             control_row("show", *self.show_toggles.values(), self.counter),
         ]
         self.make_compare_controls()
