@@ -51,7 +51,8 @@ from .base import GHOST_COLOR, OnPlotStatus, PreviousRun, StepWidget, button, co
 MODES = (("value iteration", "vi"), ("REINFORCE", "reinforce"))
 GOAL, PIT, WALL, AGENT = "#f2c230", "0.08", "0.35", "tab:orange"
 VALUE_CMAP = "RdBu"
-ARROW_MAX = 0.42  # the length of an arrow of probability 1, in cells
+ARROW_MAX = 0.36  # the length of an arrow of probability 1, in cells
+ARROW_START = 0.06  # arrows start this far from the cell's centre: four short ones still read as arrows
 ARROW_MIN_PROB = 0.03  # shorter arrows are left out (they would be dots)
 
 
@@ -73,10 +74,10 @@ def draw_world(ax, env: rl.GridWorld, values=None, policy=None, *, fontsize: flo
                       zorder=0)
     cells = _cell_patches(ax, env)
     X, Y = np.meshgrid(np.arange(env.cols), np.arange(env.rows))
-    cx = np.repeat(X.ravel(), 4)
-    cy = np.repeat(Y.ravel(), 4)
+    cx = np.repeat(X.ravel(), 4) + ARROW_START * np.tile(rl.MOVES[:, 1], env.n_states)
+    cy = np.repeat(Y.ravel(), 4) + ARROW_START * np.tile(rl.MOVES[:, 0], env.n_states)
     quiver = ax.quiver(cx, cy, np.zeros_like(cx, dtype=float), np.zeros_like(cy, dtype=float), angles="xy",
-                       scale_units="xy", scale=1, width=0.012, headwidth=3.2, headlength=3.2, headaxislength=3.0,
+                       scale_units="xy", scale=1, width=0.009, headwidth=3.2, headlength=2.8, headaxislength=2.5,
                        color="0.1", zorder=3)
     texts = {s: ax.text(*_corner(env, s), "", fontsize=fontsize - 1, color="0.15", ha="left", va="top", zorder=4)
              for s in np.flatnonzero(env.free)}
@@ -136,14 +137,16 @@ def update_world(artists: dict, env: rl.GridWorld, values=None, policy=None) -> 
         values = np.asarray(values, dtype=float)
         grid = np.ma.masked_array(values, mask=~env.free)
     artists["image"].set_data(grid.reshape(env.rows, env.cols))
+    dark = np.zeros(env.n_states, dtype=bool) if values is None else np.abs(values) > 0.55
     for s, text in artists["value_texts"].items():
         text.set_text("" if values is None else f"{values[s]:+.2f}")
-        text.set_color("white" if values is not None and abs(values[s]) > 0.55 else "0.15")  # readable on dark cells
+        text.set_color("white" if dark[s] else "0.15")  # readable on dark cells
     if policy is None:
         zeros = np.ma.masked_all(4 * env.n_states)
         artists["quiver"].set_UVC(zeros, zeros)
     else:
         artists["quiver"].set_UVC(*arrow_vectors(env, policy))
+    artists["quiver"].set_facecolor(np.where(np.repeat(dark, 4)[:, None], (1.0, 1.0, 1.0, 1.0), (0.1, 0.1, 0.1, 1.0)))
 
 
 class GridworldStepper(StepWidget):
