@@ -363,7 +363,7 @@ class GridworldStepper(StepWidget):
             artist.remove()
         ax = self.ax_learn
         if self.mode == "vi":
-            deltas = [s.delta for s in self.vi_trace[1:]]
+            deltas = [max(s.delta, 1e-16) for s in self.vi_trace[1:]]  # an exact 0 has no place on a log scale
             ax.set_yscale("log")
             self._learn_artists = ax.plot(range(1, len(deltas) + 1), deltas, "-o", ms=2.5, color="tab:blue")
             ax.set_xlabel("sweep k", fontsize=8, labelpad=1)
