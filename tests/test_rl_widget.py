@@ -126,7 +126,7 @@ def test_the_training_slider_changes_the_arrows(trained):
                        (trained.snapshots[4][env.free] >= 0.03))
     assert np.abs(after - before).max() > 0.1
     assert np.allclose(w.values, bellman_by_iteration(env, trained.snapshots[4]), atol=1e-9)
-    assert f"{trained.success[4]:.0%}" in w.training_label.value
+    assert f"greedy reaches G in <b>{trained.success[4]:.0%}</b>" in w.training_label.value
     marker = w._learn_artists[-1]
     assert marker.get_xdata()[0] == 100 and marker.get_ydata()[0] == trained.success[4]
 
@@ -167,10 +167,10 @@ def test_retrain_learns_the_new_world(trained):
     assert w.training_slider.value == w.training_slider.max == len(w.run.snapshots) - 1
     first = w.run
     w.toggle_wall(0, 1)
-    assert "trained on the old walls" in w.training_label.value and "retrain" in w.message.value
+    assert "trained on the old walls" in w.ax.get_title() and "retrain" in w.message.value
     w.retrain_button.click()
     assert w.run is not first and w.trained_layout == w.env.layout
-    assert "trained on the old walls" not in w.training_label.value
+    assert "trained on the old walls" not in w.ax.get_title() and "60 episodes" in w.ax.get_title()
 
 
 def test_new_episode_and_compare_mode(trained):

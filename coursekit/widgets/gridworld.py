@@ -200,8 +200,8 @@ class GridworldStepper(StepWidget):
         self.mode_toggle = W.ToggleButtons(options=list(MODES), value=mode, style={"button_width": "120px"})
         self.new_episode_button = button("new episode", "random", width=120, tooltip="the same policy, the next seed")
         self.training_slider = W.IntSlider(value=snapshot % n_snapshots, min=0, max=n_snapshots - 1,
-                                           readout=False, continuous_update=False, layout=W.Layout(width="300px"))
-        self.training_label = W.HTML(layout=W.Layout(width="250px"))
+                                           readout=False, continuous_update=False, layout=W.Layout(width="250px"))
+        self.training_label = W.HTML(layout=W.Layout(width="330px"))
         self.retrain_button = button("retrain", "refresh", width=90, tooltip="train REINFORCE on the world shown")
         self.epsilon_slider = W.FloatSlider(value=epsilon, min=0.0, max=1.0, step=0.05, readout_format=".2f",
                                             continuous_update=False, layout=W.Layout(width="250px"))
@@ -286,7 +286,7 @@ class GridworldStepper(StepWidget):
                                        zorder=5)
         self.slip_marks, = self.ax.plot([], [], "x", color="tab:red", ms=9, mew=2.2, zorder=6)
         self.agent_marker, = self.ax.plot([], [], "o", ms=19, mfc=AGENT, mec="0.1", mew=1.8, zorder=7)
-        self.reward_text = self.ax.text(0, 0, "", ha="right", va="top", fontsize=8, fontweight="bold",
+        self.reward_text = self.ax.text(0, 0, "", ha="left", va="bottom", fontsize=8, fontweight="bold",
                                         zorder=8, bbox=dict(boxstyle="round,pad=0.12", fc="white", ec="none",
                                                             alpha=0.85))
         self.set_dynamic([self.path_line, self.slip_marks, self.agent_marker, self.reward_text, self.return_curve,
@@ -348,12 +348,12 @@ class GridworldStepper(StepWidget):
             title = "optimal policy (value iteration)" + (f", ε = {self.epsilon:g}" if self.epsilon else "")
             values = "$V^*$" if self.epsilon == 0 else "$V$ of this ε-greedy policy"
         else:
-            title = f"REINFORCE policy after {self.snapshot_episode} episodes"
+            stale = "" if self.trained_layout == self.env.layout else " (trained on the old walls)"
+            title = f"REINFORCE policy after {self.snapshot_episode} episodes{stale}"
             values = "$V^\\pi$ of this policy"
             success = self.run.success[self.training_slider.value]
-            stale = "" if self.trained_layout == self.env.layout else " (trained on the old walls)"
-            self.training_label.value = (f"after <b>{self.snapshot_episode}</b> episodes: greedy reaches the goal "
-                                         f"in <b>{success:.0%}</b>{stale}")
+            self.training_label.value = (f"after <b>{self.snapshot_episode}</b> episodes: greedy reaches G in "
+                                         f"<b>{success:.0%}</b>")
         if self.mode == "vi":
             self.training_label.value = "<span style='color:#777'>(the training of REINFORCE)</span>"
         self.ax.set_title(f"{title}\ncolour and numbers: {values}; arrows: $\\pi(a|s)$", fontsize=8.5)
@@ -482,7 +482,7 @@ class GridworldStepper(StepWidget):
         self.slip_marks.set_data(self._xy[slipped, 0] if slipped else [], self._xy[slipped, 1] if slipped else [])
         self.agent_marker.set_data([xy[-1, 0]], [xy[-1, 1]])
         if t > 0:
-            self.reward_text.set_position((xy[-1, 0] + 0.47, xy[-1, 1] - 0.45))  # the cell's top right corner
+            self.reward_text.set_position((xy[-1, 0] - 0.46, xy[-1, 1] + 0.45))  # the cell's bottom left corner
             self.reward_text.set_text(f"{state.reward:+g}")
             self.reward_text.set_visible(True)
         else:
