@@ -379,3 +379,23 @@ def test_greedy_success_rate():
     assert rl.greedy_success_rate(env, rl.value_iteration(env)[-1].policy) == 1.0
     assert rl.greedy_success_rate(env, np.full(9, 3)) == 0.0            # always left: never
     assert rl.greedy_success_rate(env, np.full(9, 1)) == pytest.approx(2 / 6)   # always right: from the bottom row
+
+
+def test_run_episode_takes_a_policy_function():
+    env = rl.GridWorld(TINY)
+    seen = []
+
+    def down_then_right(state, rng):
+        seen.append(state)
+        return 2 if env.position(state)[0] < 2 else 1
+
+    episode = rl.run_episode(env, down_then_right, seed=0)
+    assert episode.actions == [2, 2, 1, 1] and episode.outcome == "goal" and seen == episode.states[:-1]
+
+
+@pytest.mark.gpu
+def test_reinforce_on_the_gpu_learns_the_3x3_world():
+    world = rl.GridWorld(TINY, random_start=True)
+    run = rl.reinforce(world, episodes=200, batch=10, lr=0.05, seed=0, eval_every=50, device="cuda")
+    assert run.settings["device"].startswith("cuda") and next(run.model.parameters()).is_cuda
+    assert run.success[-1] == 1.0
