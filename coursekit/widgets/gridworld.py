@@ -41,7 +41,7 @@ import html
 
 import ipywidgets as W
 import numpy as np
-from matplotlib.colors import ListedColormap, TwoSlopeNorm
+from matplotlib.colors import TwoSlopeNorm
 from matplotlib.patches import Rectangle
 
 from .. import rl
