@@ -30,14 +30,16 @@ import importlib
 import json
 import os
 import secrets
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from ..checks import core
 from . import notebook as N
-from . import rpc
+from . import refcalls, rpc
 from .executor import KernelSession, make_run_dir, remove_tree
 from .sandbox import summary
 
@@ -56,7 +58,9 @@ class Limits:
     file_mb: int = 64  # largest file the kernel may write
     disk_mb: int = 512  # most the kernel may keep in its scratch directory, all files together
     sandbox: bool = True
-    landlock: bool = True  # False: the audit hook alone (to test the fallback)
+    landlock: bool = True  # False: no Landlock (to test the audit hook alone)
+    bwrap: bool = True  # False: no bubblewrap, the fallback (Landlock + audit hook), to test it
+    nproc: int = 64  # processes and threads the kernel's user may have (under bubblewrap, as a user of its own)
 
     def cpu_seconds(self) -> int:
         """The kernel's CPU-time limit: two busy threads for the whole time limit, plus its start."""
@@ -394,11 +398,14 @@ class CheckCall:
 
 
 def parse_check_call(source: str) -> CheckCall | None:
-    """``result = checks.<topic>.check_x(fn, ...)`` in a test cell, or None."""
+    """``result = checks.<topic>.check_x(fn, ...)`` in a test cell, or None. Where the
+    cell has several (hidden tests may check again, with a key only the instructor's
+    notebook holds), the last one is the one that grades."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    found = None
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
@@ -417,10 +424,10 @@ def parse_check_call(source: str) -> CheckCall | None:
             for arg in node.value.args:
                 args.append(("name", arg.id) if isinstance(arg, ast.Name) else ("value", ast.literal_eval(arg)))
             kwargs = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords if k.arg}
-        except (ValueError, TypeError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError, RecursionError):
             return None
-        return CheckCall(".".join(parts[:-1]), parts[-1], args, kwargs)
-    return None
+        found = CheckCall(".".join(parts[:-1]), parts[-1], args, kwargs)
+    return found
 
 
 # a call of the student's function that did not finish -> what the check sees raised ({evalue}: why the run stopped)
@@ -429,6 +436,7 @@ _CALL_STOPPED = {
     "stuck": (TimeoutError, "time limit: your function did not finish in time (an endless loop?)"),
     "dead": (RuntimeError, "the kernel stopped while your function ran"),
     "disk": (RuntimeError, "your function {evalue}; the notebook was stopped"),
+    "output": (RuntimeError, "your function's kernel {evalue}; the notebook was stopped"),
 }
 
 
@@ -452,14 +460,23 @@ class StudentFunction:
         run, result = self.session.call(self.name, rpc.payload(args, kwargs), remaining)
         if run.status in _CALL_STOPPED:
             raise _call_stopped(run)
-        if not result:
+        if not isinstance(result, dict):
             raise RuntimeError("your function's result could not be read back"
                                + (f" ({run.ename}: {run.evalue})" if run.ename else ""))
+        printed = result.get("printed")
+        if isinstance(printed, str) and printed:
+            sys.stdout.write(printed[:4000])  # the check captures it for its message
         if "raise" in result:
             if result["raise"] == "NotImplementedError":
                 raise NotImplementedError()
-            raise type(str(result["raise"])[:60] or "Error", (Exception,), {})(result.get("message", ""))
+            raise _error_type(result["raise"])(str(result.get("message", ""))[:2000])
         return rpc.decode(result.get("ok"))
+
+
+def _error_type(name) -> type:
+    """An exception class named as the student's error was (only its name comes back)."""
+    name = "".join(c for c in str(name)[:60] if c.isalnum() or c == "_") or "Error"
+    return type(name if name[0].isalpha() else "Error", (Exception,), {})
 
 
 def recheck(session: KernelSession, call: CheckCall, seed: int, deadline: float):
@@ -479,13 +496,32 @@ def recheck(session: KernelSession, call: CheckCall, seed: int, deadline: float)
         else:
             args.append(rpc.decode(found.get("value")))
     kwargs = {**call.kwargs, "verbose": False, "seed": seed}
-    try:
-        return check(*args, **kwargs)
-    except TypeError as err:
-        if "seed" not in str(err):
-            raise
-        kwargs.pop("seed")
-        return check(*args, **kwargs)
+    before = session.calls.snapshot() if session.calls is not None else None
+    with core.tracing_references():
+        try:
+            verdict = check(*args, **kwargs)
+        except TypeError as err:
+            if "seed" not in str(err):
+                raise
+            kwargs.pop("seed")
+            verdict = check(*args, **kwargs)
+    if before is not None and verdict.reference:
+        called = refcalls.reference_calls(before, session.calls.snapshot(), verdict.reference)
+        if called:
+            return _calls_reference(verdict, called)
+    return verdict
+
+
+USES_REFERENCE = "calls the reference"
+
+
+def _calls_reference(verdict, called: list[str]):
+    called = sorted(called, key=lambda n: (n.rsplit(":", 1)[-1].startswith("_"), n))  # public functions first
+    names = ", ".join(n.replace(":", ".") for n in called[:3]) + (", ..." if len(called) > 3 else "")
+    message = (f"your answer calls the reference implementation ({names}) while it is checked, so it scores 0. "
+               "Write the computation yourself: only the helpers the exercise names may be called.")
+    return core.CheckResult(verdict.name, USES_REFERENCE, message, 0.0, verdict.max_points,
+                            reference=verdict.reference, printed=verdict.printed)
 
 
 # ----------------------------------------------------------- execute ----
@@ -521,7 +557,7 @@ def execute(steps: list[Step], *, limits: Limits, deny=(), seed: int | None = No
                 importlib.import_module(call.module)
         session = KernelSession(home, deny=deny, memory_mb=limits.memory_mb, file_mb=limits.file_mb,
                                 disk_mb=limits.disk_mb, cpu_s=limits.cpu_seconds(), sandbox=limits.sandbox,
-                                landlock=limits.landlock)
+                                landlock=limits.landlock, bwrap=limits.bwrap, nproc=limits.nproc)
         with session:
             mode = session.mode or ({"unknown": True} if limits.sandbox else {"off": True})
             total_deadline = time.monotonic() + limits.total_timeout  # from a ready kernel: its start is not the notebook's
@@ -603,7 +639,12 @@ def _score(session, step: Step, run, seed: int, limits: Limits, total_deadline: 
         passed = ran_ok and verdict.passed
         status = "passed" if passed else verdict.status
         message = verdict.message
-        if ran_ok and not verdict.passed:
+        if verdict.status == core.PARTIAL and (ran_ok or run.ename in ("AssertionError", "CheckFailed")):
+            # independent parts: the points of the parts that passed (the hidden `assert result.passed` failed)
+            share = verdict.points / verdict.max_points if verdict.max_points else 0.0
+            return ExerciseResult(step.grade_id, round(step.points * share, 6), step.points, "partial", message,
+                                  output)
+        if ran_ok and not verdict.passed and verdict.status != USES_REFERENCE:
             message += ("\n(The test in your notebook passed, but the grader's own run of the same check on new "
                         "random inputs did not: answers that only fit the visible tests, or a changed check, "
                         "earn no points.)")
