@@ -40,14 +40,15 @@ import nbformat
 from ..checks import core
 from . import notebook as N
 from . import refcalls, rpc
-from .executor import KernelSession, make_run_dir, remove_tree
+from .executor import MAX_MESSAGE_BYTES, MAX_TOTAL_BYTES, KernelSession, make_run_dir, remove_tree
 from .sandbox import summary
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
 # notebook-level statuses (grades.csv "status")
-GRADED, NOT_ATTEMPTED, INVALID, MISSING, TIMEOUT, DISK, CRASHED, GRADER_ERROR = (
-    "graded", "not attempted", "invalid", "missing", "time limit", "disk limit", "kernel died", "grader error")
+GRADED, NOT_ATTEMPTED, INVALID, MISSING, TIMEOUT, DISK, OUTPUT, CRASHED, GRADER_ERROR = (
+    "graded", "not attempted", "invalid", "missing", "time limit", "disk limit", "output limit", "kernel died",
+    "grader error")
 
 
 @dataclass
@@ -88,15 +89,32 @@ class NotebookResult:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     sandbox: dict = field(default_factory=dict)  # what the kernel ran under (sandbox.describe); {} if none ran
+    written: dict = field(default_factory=dict)  # grade_id -> the student's written (markdown) answer
+    submitted: str = ""  # when the file was handed in (ISO 8601, UTC), where known
+    late_days: int = 0  # started days after the deadline (see batch.apply_late_rule)
+    penalty: float = 0.0  # points taken off for lateness
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return clean(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict) -> "NotebookResult":
-        data = dict(data)
+        data = clean(dict(data))
         data["exercises"] = [ExerciseResult(**e) for e in data.get("exercises", [])]
-        return cls(**data)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def clean(value):
+    """``value`` with every string made writable as UTF-8: a lone surrogate (from an exception
+    message, or a file name that was not UTF-8) becomes U+FFFD instead of stopping a report."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------- loading ----
@@ -113,6 +131,8 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
     text = _read_plain_file(path)
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InvalidSubmission("not a notebook: its JSON is nested too deeply to read") from None
     except ValueError as err:
         raise InvalidSubmission(f"not a notebook: the file is not valid JSON ({err})") from None
     if not isinstance(data, dict) or "nbformat" not in data:
@@ -122,6 +142,8 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
         raise InvalidSubmission(f"nbformat {version!r} is not a notebook format Jupyter knows (1 to 4)")
     try:
         nb = nbformat.reads(text, as_version=4)
+    except RecursionError:
+        raise InvalidSubmission("not a readable notebook: it is nested too deeply") from None
     except Exception as err:
         raise InvalidSubmission(f"not a readable notebook: {str(err)[:300]}") from None
     if version < 4:
@@ -528,7 +550,7 @@ def _calls_reference(verdict, called: list[str]):
 
 _ERROR_STATUS = {"NotImplementedError": "not attempted", "AssertionError": "wrong"}
 # why a notebook was stopped -> its status; the first stop is the only one (nothing runs after it)
-_STOP_STATUS = {"dead": CRASHED, "disk": DISK, "stuck": TIMEOUT, "total": TIMEOUT}
+_STOP_STATUS = {"dead": CRASHED, "disk": DISK, "output": OUTPUT, "stuck": TIMEOUT, "total": TIMEOUT}
 
 
 @dataclass
@@ -599,6 +621,11 @@ def _stop_reason(run, total_deadline, problems, step, limits) -> tuple[str, str]
     if run.status == "disk":
         problems.append(f"{where} {run.evalue} (limit {limits.disk_mb} MB); the notebook was stopped")
         return "disk", "not run: the notebook was stopped after writing too much to disk"
+    if run.status == "output":
+        problems.append(f"{where}: the kernel {run.evalue} (the grader accepts at most "
+                        f"{MAX_MESSAGE_BYTES // 2**20} MB in one message and {MAX_TOTAL_BYTES // 2**20} MB in all); "
+                        "the notebook was stopped")
+        return "output", "not run: the notebook was stopped after sending too much to the grader"
     if run.status == "stuck":
         problems.append(f"{where} ran past the time limit and did not stop when interrupted")
         return "stuck", "not run: the kernel was stopped after an earlier cell ran past the time limit"
@@ -612,7 +639,8 @@ def _stop_reason(run, total_deadline, problems, step, limits) -> tuple[str, str]
     return "", ""
 
 
-_RUN_STATUS = {"timeout": "time limit", "stuck": "time limit", "dead": "kernel died", "disk": "disk limit"}
+_RUN_STATUS = {"timeout": "time limit", "stuck": "time limit", "dead": "kernel died", "disk": "disk limit",
+               "output": "output limit"}
 
 
 def _score(session, step: Step, run, seed: int, limits: Limits, total_deadline: float) -> ExerciseResult:
@@ -678,12 +706,37 @@ def grade_notebook(source_path, submission_path, *, student: str, limits: Limits
                             for c in source_nb.cells if N.is_grade(c)]
         result.seconds = time.monotonic() - start
         return result
+    result.written = written_answers(source_nb, submitted)
     run = execute(steps, limits=limits, deny=deny, seed=seed, scratch_base=scratch_base)
-    result.exercises, result.status, result.sandbox = run.exercises, run.status, run.sandbox
+    result.exercises, result.status, result.sandbox = run.exercises + manual_exercises(source_nb), run.status, \
+        run.sandbox
     result.problems = notes + problems + run.problems
-    result.total = sum(e.points for e in run.exercises)
+    result.total = sum(e.points for e in result.exercises)
     result.seconds = time.monotonic() - start
     return result
+
+
+AWAITING = "to be graded by hand"
+MAX_WRITTEN_CHARS = 20_000
+
+
+def manual_exercises(source_nb) -> list[ExerciseResult]:
+    """A written answer with points (nbgrader's "manually graded answer": solution and grade):
+    0 points until the instructor's scores are merged (``coursekit grade --manual``)."""
+    return [ExerciseResult(N.grade_id(c), 0.0, N.points(c), AWAITING, "")
+            for c in source_nb.cells if N.is_grade(c) and N.is_solution(c) and c.cell_type == "markdown"]
+
+
+def written_answers(source_nb, submitted_nb) -> dict[str, str]:
+    """grade_id -> the student's text, for every written (markdown) answer of the source notebook."""
+    ids = [N.grade_id(c) for c in source_nb.cells if N.is_solution(c) and c.cell_type == "markdown"]
+    theirs = {N.grade_id(c): c for c in submitted_nb.cells if N.grade_id(c)}
+    out = {}
+    for gid in ids:
+        cell = theirs.get(gid)
+        text = N.cell_source(cell) if cell is not None else ""
+        out[gid] = text[:MAX_WRITTEN_CHARS] + (" ..." if len(text) > MAX_WRITTEN_CHARS else "")
+    return out
 
 
 def validate(path, *, limits: Limits | None = None, seed: int | None = None, verbose: bool = True) -> NotebookResult:
@@ -703,13 +756,22 @@ def validate(path, *, limits: Limits | None = None, seed: int | None = None, ver
     except InvalidSubmission as err:
         result.status, result.problems = INVALID, [str(err)]
         return _print_validation(result, verbose)
-    steps, problems, result.max_total = rebuild_released(nb)
-    run = execute(steps, limits=limits, seed=seed)
+    try:
+        steps, problems, result.max_total = rebuild_released(nb)
+        run = execute(steps, limits=limits, seed=seed)
+    except (Exception, RecursionError) as err:  # noqa: BLE001 - say what went wrong, never a traceback
+        result.status, result.problems = GRADER_ERROR, [f"the notebook could not be checked: "
+                                                        f"{type(err).__name__}: {str(err)[:500]}"]
+        return _print_validation(clean_result(result), verbose)
     result.exercises, result.status, result.sandbox = run.exercises, run.status, run.sandbox
     result.problems = notes + problems + run.problems
     result.total = sum(e.points for e in run.exercises)
     result.seconds = time.monotonic() - start
-    return _print_validation(result, verbose)
+    return _print_validation(clean_result(result), verbose)
+
+
+def clean_result(result: NotebookResult) -> NotebookResult:
+    return NotebookResult.from_dict(result.to_dict())
 
 
 def _print_validation(result: NotebookResult, verbose: bool) -> NotebookResult:
@@ -719,8 +781,10 @@ def _print_validation(result: NotebookResult, verbose: bool) -> NotebookResult:
     for problem in result.problems:
         print(f"  ! {problem}")
     for e in result.exercises:
-        first = (e.message or "").strip().splitlines()
-        print(f"  {e.grade_id:<32} {e.points:g}/{e.max_points:g}  {e.status}" + (f": {first[0]}" if first else ""))
+        lines = (e.message or "").strip().splitlines()
+        print(f"  {e.grade_id:<32} {e.points:g}/{e.max_points:g}  {e.status}" + (f": {lines[0]}" if lines else ""))
+        for line in lines[1:]:  # the whole message: the smallest failing input, expected vs got, the hint
+            print(f"      {line}")
     if result.status != INVALID:
         print(f"  total {result.total:g}/{result.max_total:g} (hidden tests may still lower this)")
     lines, weak = summary([result.sandbox])
