@@ -104,7 +104,8 @@ class KernelSession:
 
     def __init__(self, home: str | Path, *, deny=(), memory_mb: int | None = 2048, file_mb: int | None = 64,
                  disk_mb: int | None = 512, cpu_s: int | None = None, sandbox: bool = True, landlock: bool = True,
-                 bwrap: bool = True, nproc: int | None = NPROC, startup_timeout: float = 60):
+                 bwrap: bool = True, nproc: int | None = NPROC, max_total_bytes: int = MAX_TOTAL_BYTES,
+                 startup_timeout: float = 60):
         self.home = Path(home)
         self.scratch = self.home / "scratch"
         self.runtime = self.home / "runtime"
@@ -119,6 +120,7 @@ class KernelSession:
         self.next_disk_check = 0.0  # a run's own last look at the scratch directory is skipped before this time
         self.disk_unchecked = False  # a run ended without that last look (see check_disk)
         self.received = 0  # bytes accepted from the kernel so far (messages and the record of calls)
+        self.max_total_bytes = max_total_bytes
         self.calls: Collector | None = None  # the kernel's record of coursekit calls (see refcalls)
         self._monitors: list = []
         self._ctx: zmq.Context | None = None
@@ -371,12 +373,12 @@ class KernelSession:
                 continue
 
     def _over_limits(self, run: CellRun) -> bool:
-        """Stop the kernel once it has sent more than MAX_TOTAL_BYTES (messages and records together)."""
+        """Stop the kernel once it has sent more than ``max_total_bytes`` (messages and records together)."""
         if self.calls is not None:
             self.received += self.calls.drain()
-        if self.received <= MAX_TOTAL_BYTES:
+        if self.received <= self.max_total_bytes:
             return False
-        self._stop_output(run, f"sent more than {MAX_TOTAL_BYTES // 2**20} MB of messages to the grader")
+        self._stop_output(run, f"sent more than {self.max_total_bytes / 2**20:g} MB of messages to the grader")
         return True
 
     def _stop_output(self, run: CellRun, why: str) -> None:

@@ -40,7 +40,7 @@ import nbformat
 from ..checks import core
 from . import notebook as N
 from . import refcalls, rpc
-from .executor import MAX_MESSAGE_BYTES, MAX_TOTAL_BYTES, KernelSession, make_run_dir, remove_tree
+from .executor import MAX_MESSAGE_BYTES, KernelSession, make_run_dir, remove_tree
 from .sandbox import summary
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
@@ -62,6 +62,7 @@ class Limits:
     landlock: bool = True  # False: no Landlock (to test the audit hook alone)
     bwrap: bool = True  # False: no bubblewrap, the fallback (Landlock + audit hook), to test it
     nproc: int = 64  # processes and threads the kernel's user may have (under bubblewrap, as a user of its own)
+    messages_mb: int = 256  # most the grader accepts from one kernel in all (one message: executor.MAX_MESSAGE_BYTES)
 
     def cpu_seconds(self) -> int:
         """The kernel's CPU-time limit: two busy threads for the whole time limit, plus its start."""
@@ -93,6 +94,7 @@ class NotebookResult:
     submitted: str = ""  # when the file was handed in (ISO 8601, UTC), where known
     late_days: int = 0  # started days after the deadline (see batch.apply_late_rule)
     penalty: float = 0.0  # points taken off for lateness
+    grader_mb: float = 0.0  # the grading process's peak memory (what a cluster's worker needs per task)
 
     def to_dict(self) -> dict:
         return clean(asdict(self))
@@ -579,7 +581,8 @@ def execute(steps: list[Step], *, limits: Limits, deny=(), seed: int | None = No
                 importlib.import_module(call.module)
         session = KernelSession(home, deny=deny, memory_mb=limits.memory_mb, file_mb=limits.file_mb,
                                 disk_mb=limits.disk_mb, cpu_s=limits.cpu_seconds(), sandbox=limits.sandbox,
-                                landlock=limits.landlock, bwrap=limits.bwrap, nproc=limits.nproc)
+                                landlock=limits.landlock, bwrap=limits.bwrap, nproc=limits.nproc,
+                                max_total_bytes=limits.messages_mb * 2**20)
         with session:
             mode = session.mode or ({"unknown": True} if limits.sandbox else {"off": True})
             total_deadline = time.monotonic() + limits.total_timeout  # from a ready kernel: its start is not the notebook's
@@ -623,7 +626,7 @@ def _stop_reason(run, total_deadline, problems, step, limits) -> tuple[str, str]
         return "disk", "not run: the notebook was stopped after writing too much to disk"
     if run.status == "output":
         problems.append(f"{where}: the kernel {run.evalue} (the grader accepts at most "
-                        f"{MAX_MESSAGE_BYTES // 2**20} MB in one message and {MAX_TOTAL_BYTES // 2**20} MB in all); "
+                        f"{MAX_MESSAGE_BYTES // 2**20} MB in one message and {limits.messages_mb} MB in all); "
                         "the notebook was stopped")
         return "output", "not run: the notebook was stopped after sending too much to the grader"
     if run.status == "stuck":

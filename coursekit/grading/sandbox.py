@@ -105,7 +105,8 @@ def die_with_parent() -> None:
 
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same numbers on x86_64 and arm64
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
-_READ = (1 << 0) | (1 << 2) | (1 << 3)  # EXECUTE | READ_FILE | READ_DIR
+_EXECUTE = 1 << 0
+_READ = (1 << 2) | (1 << 3)  # READ_FILE | READ_DIR: no EXECUTE anywhere, so no program can be started
 _NET_BIND, _NET_CONNECT = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
@@ -194,6 +195,10 @@ def apply_landlock(writable: list[str], readable: list[str], bind_ports=()) -> d
     binding any TCP port but ``bind_ports`` (the kernel's channels are Unix
     sockets: it needs none); with ABI 6+ scope signals and abstract sockets.
 
+    Nothing may be executed (no rule grants EXECUTE): the kernel, already
+    running, loads libraries as before, but neither it nor anything it
+    forks can start a program, be it through a way around the audit hook.
+
     Returns what was applied: ``{"landlock": ABI, "net": [...], "scoped": [...]}``,
     with ABI 0 where the OS kernel has no Landlock (then nothing is restricted by it)."""
     abi = landlock_abi()
@@ -220,7 +225,7 @@ def apply_landlock(writable: list[str], readable: list[str], bind_ports=()) -> d
         os.close(fd)
     if not ok:
         return {"landlock": 0}
-    return {"landlock": abi,
+    return {"landlock": abi, "exec": False,
             "net": [name for bit, name in ((_NET_CONNECT, "tcp-connect"), (_NET_BIND, "tcp-bind")) if net & bit],
             "scoped": [name for bit, name in ((_SCOPE_SIGNAL, "signal"), (_SCOPE_ABSTRACT_UNIX, "abstract-unix-socket"))
                        if scoped & bit]}
@@ -245,8 +250,8 @@ def _add_path_rules(libc, fd: int, rights: int, abi: int, writable, readable) ->
     for path in readable:
         add(path, _READ & rights)
     for path in writable:
-        add(path, rights)
-    add("/dev/null", rights)
+        add(path, rights & ~_EXECUTE)
+    add("/dev/null", rights & ~_EXECUTE)
 
 
 def describe(mode: dict | None) -> str:
@@ -259,7 +264,9 @@ def describe(mode: dict | None) -> str:
     layers = []
     if mode.get("landlock"):
         net = mode.get("net") or []
-        parts = ["files", "no TCP" if "tcp-connect" in net else "network NOT restricted (Landlock ABI < 4)"]
+        parts = ["files", "no programs" if mode.get("exec") is False else "",
+                 "no TCP" if "tcp-connect" in net else "network NOT restricted (Landlock ABI < 4)"]
+        parts = [p for p in parts if p]
         if "signal" in (mode.get("scoped") or []):
             parts.append("signals")
         layers.append(f"Landlock ABI {mode['landlock']} ({', '.join(parts)})")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import resource
 import signal
 import sys
 
@@ -74,6 +75,7 @@ def main() -> int:
                                 scratch_base=job.get("scratch_base"))
     finally:
         kill_descendants()
+    result.grader_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     with os.fdopen(result_fd, "w") as out:
         out.write(json.dumps(result.to_dict()))
     return 0
