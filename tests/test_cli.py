@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from coursekit.grading import notebook as N
-from coursekit.grading import sandbox
+from coursekit.grading import bwrap
 
 pytestmark = pytest.mark.slow
 
@@ -88,8 +88,8 @@ def test_validate_prints_each_exercise_and_the_sandbox(released, tmp_path):
     out = proc.stdout
     assert "check_double" in out and "0/1  not attempted" in out
     assert "check_triple" in out and "2/2  passed" in out and "total 2/3" in out
-    if sandbox.landlock_abi() >= 4:
-        assert "sandbox: Landlock ABI" in out and "WARNING" not in out
+    if bwrap.probe()[0]:
+        assert "sandbox: bubblewrap" in out and "WARNING" not in out
 
 
 def test_validate_refuses_a_file_that_is_not_a_notebook(tmp_path):
@@ -123,8 +123,8 @@ def test_grade_writes_the_reports_and_stops_a_slow_notebook(released, tmp_path):
     assert data["seed"] == 7 and len(data["results"]) == 2
     assert "total time limit" in (out / "feedback" / "slow.html").read_text()
     assert f"wrote {out / 'grades.csv'}" in proc.stdout and "sandbox: " in proc.stdout
-    if sandbox.landlock_abi() >= 4:
-        assert data["sandbox"][0].startswith("Landlock") and "WARNING" not in proc.stderr
+    if bwrap.probe()[0]:
+        assert data["sandbox"][0].startswith("bubblewrap") and "WARNING" not in proc.stderr
 
 
 def test_grade_refuses_out_inside_a_submission(released, tmp_path):

@@ -214,7 +214,7 @@ def escape_attempt(source_path: Path, out: Path, marker: Path, copies: list[Path
             attempt("overwrite source (relative)", lambda: write(report["rel_source"], "{{}}"))
             attempt("write next to the class", lambda: write(MARKER))
             for i, path in enumerate(COPIES):
-                attempt(f"read copy {i}", lambda: print(open(path).read()))
+                attempt(f"read copy {{i}}", lambda: print(open(path).read()))
             attempt("list the repository", lambda: print(os.listdir(os.path.dirname(COPIES[0]))))
             return report
 
@@ -851,8 +851,8 @@ def test_no_program_can_be_started(graded):
     """Around the audit hook (subprocess.sys swapped), no program starts: Landlock grants no
     EXECUTE right, so no child Python, no `setsid sleep`, no multiprocessing spawn."""
     report = printed_report(graded, "contained", "CONTAINED ")
-    assert report["child"] == report["survivor"] == report["spawn"] == "PermissionError", report
-    assert report["started"] == 0, report
+    assert report["child"] == report["survivor"] == "PermissionError" and report["started"] == 0, report
+    assert report["spawn"] in ("PermissionError", "started"), report  # multiprocessing does not look at exec's failure
     assert not programs_left(317, 318, 319)
     assert result(graded, "contained").total == 3
 
@@ -1035,7 +1035,7 @@ def test_fallback_with_landlock_grades_and_is_weak(tmp_path, capsys):
               f"try:\n    open({str(REPO / 'notebooks' / '02_perceptron.ipynb')!r}).read()\n    _READ = 'done'\n"
               "except Exception as err:\n    _READ = type(err).__name__\n")
     path = tmp_path / "mine.ipynb"
-    nbformat.write(with_answers(attack, report_printer("READ ", "_READ")), str(path))
+    nbformat.write(with_answers(attack, "import json\n" + report_printer("READ ", "_READ")), str(path))
     r = validate(path, limits=Limits(cell_timeout=10, total_timeout=60, memory_mb=1024, bwrap=False), seed=3)
     out = capsys.readouterr().out
     assert r.total == 3 and r.sandbox["landlock"] and not r.sandbox.get("bwrap"), r.sandbox
@@ -1142,9 +1142,10 @@ def test_a_kernel_cannot_reach_another_kernel(duel):
     assert victim["start"] < attack["start"] and attack["end"] < victim["end"], (victim, attack)
     # no folder of the grader shows anything but the kernel's own, no connection or job file was read,
     # no key found, no other kernel's socket seen
-    for folder, listing in attack["listed"].items():
-        if folder != "/tmp" and isinstance(listing, list):
-            assert len(listing) <= 1 and not any("victim" in name for name in listing), attack["listed"]
+    listed = {folder: listing for folder, listing in attack["listed"].items() if isinstance(listing, list)}
+    for folder, listing in listed.items():  # the way down to its own folder, and its own folder: nothing else
+        assert len(listing) <= 2 and set(listing) <= {"runtime", "scratch"} | {
+            os.path.basename(f) for f in listed}, attack["listed"]
     assert attack["found"] == [] and attack["takeover"] == [] and attack["sockets"] == [], attack
     assert not set(victim["sockets"]) & set(attack["sockets"])
     # no TCP port can be reached: its own network namespace has none of the machine's (and Landlock refuses TCP)
@@ -1266,8 +1267,8 @@ def test_sandbox_summary_words_each_weak_case(tmp_path, capsys):
                                             [sandbox.WEAK_WARNING])
     assert sandbox.summary([no_net])[1] == [sandbox.WEAK_WARNING, "bubblewrap was not used: not installed"]
     assert sandbox.describe(full) == ("bubblewrap 0.8.0 (own PID, network, IPC, mount namespaces; allow-listed files; "
-                                      "user 1600000001, no privileges; at most 64 processes) + Landlock ABI 6 (files, "
-                                      "no TCP, signals) + audit hook")
+                                      "a user of its own, no privileges; at most 64 processes) + Landlock ABI 6 "
+                                      "(files, no TCP, signals) + audit hook")
     assert sandbox.is_weak({**full, "capabilities": 0x3ff}) and sandbox.is_weak({**full, "namespaces": ["IPC"]})
     for mode in (off, unknown):
         lines, weak = sandbox.summary([mode])
@@ -1367,7 +1368,9 @@ def test_validate_scores_as_the_grader_would(tmp_path, capsys):
     out = capsys.readouterr().out
     assert {e.grade_id: e.points for e in r.exercises} == {"check_pla_update": 0, "check_double": 1}
     assert "check_pla_update" in out and "0/2" in out and "wrong" in out
-    assert "total 1/3" in out and "sandbox: Landlock" in out and "WARNING" not in out
+    assert "total 1/3" in out and "sandbox: " in out
+    if bwrap.probe()[0]:
+        assert "sandbox: bubblewrap" in out and "WARNING" not in out
 
 
 def test_validate_does_not_trust_an_edited_test_cell(tmp_path, capsys):

@@ -174,9 +174,9 @@ def _kill_group(pid: int) -> None:
         pass
 
 
-def _failed(job: dict, status: str, message: str) -> NotebookResult:
+def _failed(job: dict, status: str, message: str, *more: str) -> NotebookResult:
     if not job.get("source"):
-        return NotebookResult(job["student"], UNKNOWN_NOTEBOOK, status, problems=[message])
+        return NotebookResult(job["student"], UNKNOWN_NOTEBOOK, status, problems=[message, *more])
     source = N.read_notebook(job["source"])
     tests = [c for c in source.cells if N.is_grade(c)]
     return NotebookResult(job["student"], Path(job["source"]).name, status, 0.0, sum(map(N.points, tests)),
@@ -189,8 +189,13 @@ def run_job(job: dict, limits: Limits) -> NotebookResult:
     if job.get("submission") is None:
         return _failed(job, MISSING, f"{Path(job['source']).name} is missing from {job['student']}'s submission")
     if job.get("source") is None:
-        return _failed(job, INVALID, "this file is not a notebook of this assignment, and none of the source "
-                                     "notebooks could be told from its name or contents: " + job.get("why", ""))
+        try:
+            load_submission(job["submission"])
+            why = "it is a notebook, but of none of this assignment's notebooks"
+        except Exception as err:  # noqa: BLE001 - what is wrong with the file comes first
+            why = str(err)
+        return _failed(job, INVALID, why, "none of the source notebooks could be told from the file's name or "
+                                          "contents, so it is listed under no notebook")
     return _run_worker(job, limits)
 
 
@@ -244,7 +249,8 @@ def grade(source, submissions, out, *, jobs: int = 1, limits: Limits | None = No
         result.problems = job.notes + result.problems
         if manual_scores:
             result = merge_manual(result, manual_scores)
-        result = apply_late_rule(result, job.submitted, deadline, late_penalty)
+        if job.submission is not None:
+            result = apply_late_rule(result, job.submitted, deadline, late_penalty)
         result = reporter.add(result)
         if verbose:
             print(f"{result.student:<24} {result.notebook:<32} {result.total:g}/{result.max_total:g}  "
