@@ -39,6 +39,7 @@ import json
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -223,13 +224,18 @@ def _printed_note(printed: str) -> str:
 
 @contextlib.contextmanager
 def capture_prints():
-    """What the code inside prints, to stdout or stderr (warnings too), collected in the list it yields."""
+    """What the code inside prints, to stdout or stderr, and the warnings it raises, collected in the
+    list it yields (one string, once the block is over)."""
     buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
         out = [buffer]
         try:
             yield out
         finally:
+            for w in caught:
+                buffer.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
             out[:] = [buffer.getvalue()]
 
 
