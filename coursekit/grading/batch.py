@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from . import bwrap
 from . import notebook as N
 from .executor import TEMP_PREFIX, remove_tree
 from .grader import GRADER_ERROR, INVALID, MISSING, TIMEOUT, ExerciseResult, Limits, NotebookResult, load_submission
@@ -185,7 +186,10 @@ def _failed(job: dict, status: str, message: str, *more: str) -> NotebookResult:
 
 
 def run_job(job: dict, limits: Limits) -> NotebookResult:
-    """One job, as ``coursekit grade`` runs it here or on a cluster's worker."""
+    """One job, as ``coursekit grade`` runs it here or on a cluster's worker (whose bubblewrap
+    is probed once, here, for all its jobs)."""
+    if limits.sandbox and limits.bwrap:
+        job = {**job, "bwrap_probe": list(bwrap.probe())}
     if job.get("submission") is None:
         return _failed(job, MISSING, f"{Path(job['source']).name} is missing from {job['student']}'s submission")
     if job.get("source") is None:

@@ -78,7 +78,10 @@ def grade_packed(data: dict) -> dict:
 
 def grade_on_cluster(address: str, jobs: list, limits: Limits, seed: int, finish) -> list[NotebookResult]:
     """Grade ``jobs`` on the Dask scheduler at ``address``; ``finish(job, result)`` as each arrives."""
-    from distributed import Client, as_completed
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ValueError("--scheduler needs Dask's distributed package: pip install \"coursekit[grading]\"") from None
 
     from .batch import _failed, job_data, run_job
 

@@ -18,6 +18,7 @@ import resource
 import signal
 import sys
 
+from . import bwrap
 from .grader import Limits, grade_notebook
 from .sandbox import die_with_parent
 
@@ -67,6 +68,7 @@ def main() -> int:
     die_with_parent()
     adopt_orphans()
     job = json.loads(sys.stdin.read())
+    bwrap.remember(job.get("bwrap_probe"))
     result_fd = os.dup(1)  # the result alone goes to the pipe;
     os.dup2(2, 1)  # anything else printed on the way goes to stderr
     try:
