@@ -143,6 +143,8 @@ def test_a_lone_surrogate_does_not_stop_the_reports(course):
     assert r.total == 0 and r.status == "graded"
     pla = next(e for e in r.exercises if e.grade_id == "check_pla_update")
     assert "your function raised ValueError: broken \ufffd pla" in pla.message
+    double = next(e for e in r.exercises if e.grade_id == "check_double")
+    assert double.message == "ValueError: broken \ufffd text"  # the kernel's own error report got through too
     assert "broken \ufffd pla" in page(course, "surrogate")
     json.loads((course["out"] / "grades.json").read_text(encoding="utf-8"))  # whole, and valid
     assert len(course["rows"]) == len(course["results"])

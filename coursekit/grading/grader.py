@@ -29,6 +29,7 @@ import ast
 import importlib
 import json
 import os
+import re
 import secrets
 import sys
 import time
@@ -107,11 +108,14 @@ class NotebookResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def clean(value):
     """``value`` with every string made writable as UTF-8: a lone surrogate (from an exception
     message, or a file name that was not UTF-8) becomes U+FFFD instead of stopping a report."""
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return _LONE_SURROGATE.sub("\ufffd", value)
     if isinstance(value, dict):
         return {clean(k): clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -551,17 +551,34 @@ STREAM_CHUNK = 2**19  # characters of printed output per message: far under the 
 
 def _chunk_output() -> None:
     """Printed output leaves in messages of at most STREAM_CHUNK characters, so that a long print
-    is cut short by the grader (and reported), not refused as one message over its cap."""
+    is cut short by the grader (and reported), not refused as one message over its cap; and as
+    text that can be sent (a lone surrogate, from an exception message, would otherwise make
+    every later flush of the stream fail)."""
+    import re
+
+    lone = re.compile("[\ud800-\udfff]")
     from ipykernel.iostream import OutStream
 
     buffers = OutStream._flush_buffers
 
     def _flush_buffers(self):
         for parent, data in buffers(self):
+            data = lone.sub("\ufffd", data)
             for start in range(0, max(len(data), 1), STREAM_CHUNK):
                 yield parent, data[start:start + STREAM_CHUNK]
 
     OutStream._flush_buffers = _flush_buffers
+
+
+def safe_packer(obj) -> bytes:
+    """The kernel's message packer: JSON in ASCII, so that a lone surrogate (an exception message
+    can hold one) travels escaped instead of making the message fail to send."""
+    from jupyter_client.session import json_clean, json_default
+
+    try:
+        return json.dumps(obj, default=json_default, ensure_ascii=True, allow_nan=False).encode("ascii")
+    except (TypeError, ValueError):
+        return json.dumps(json_clean(obj), default=json_default, ensure_ascii=True).encode("ascii")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -603,6 +620,8 @@ def main(argv: list[str] | None = None) -> None:
                        code_maker=refcalls.inject.__code__)
     mode["audit_hook"] = True
     os.environ[ENV_MODE] = json.dumps(mode)
+    rest += ["--Session.packer=coursekit.grading.sandbox.safe_packer",
+             "--Session.unpacker=jupyter_client.session.json_unpacker"]
     kernelapp.launch_new_instance(argv=rest)
 
 
