@@ -239,3 +239,14 @@ def test_quiz_checks_are_told_apart_and_recorded_without_a_verdict(capsys):
     out = capsys.readouterr().out
     assert recorded.status == checks.RECORDED and "your answer 2 is recorded" in out
     assert "correct" not in out and "not right" not in out and recorded.points == 0
+
+
+def test_case_size_counts_containers_of_arrays_of_different_shapes():
+    import numpy as np
+
+    from coursekit.checks.core import Case
+
+    grads = (np.zeros((2, 3)), np.zeros(4))                 # np.size would try to make one array of it
+    assert Case((grads, 1.0)).size == 6 + 4 + 1
+    assert Case(({"W": np.zeros((3, 3)), "b": np.zeros(3)},)).size == 12
+    assert Case((np.zeros(5), [1, 2])).size == 7

@@ -100,10 +100,19 @@ class Case:
     @property
     def size(self) -> int:
         """How big the input is, so the smallest failing one can be shown."""
-        total = 0
-        for value in list(self.args) + list(self.kwargs.values()):
-            total += int(np.size(value)) if isinstance(value, (np.ndarray, list, tuple)) else 1
-        return total
+        return sum(_size(value) for value in list(self.args) + list(self.kwargs.values()))
+
+
+def _size(value) -> int:
+    """Number of entries: an array's size, a container's entries added up (its parts
+    may have different shapes, e.g. the gradients of several parameters), else 1."""
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return 1
 
 
 def as_case(item) -> Case:
