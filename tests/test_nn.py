@@ -378,12 +378,14 @@ def test_deck_002_dense_jacobian_printed_values():
 
 def test_relative_error_formula_and_readings():
     a, b = np.array([1.0, 0.0, -2.0]), np.array([1.0 + 1e-6, 0.0, -2.0])
-    assert nn.relative_error(a, b) == pytest.approx(1e-6 / (2 + 1e-6))
+    assert nn.relative_error(a, b) == pytest.approx(1e-6 / 4)            # max|a - b| / (max|a| + max|b|)
+    tiny = np.array([1.0, 1e-9])                                          # an entry tiny in both: no effect
+    assert nn.relative_error(tiny, tiny + [0.0, 1e-9]) == pytest.approx(1e-9 / 2)
     assert nn.relative_error(np.zeros(3), np.zeros(3)) == 0.0
     assert nn.relative_error([1e-12], [2e-12]) == pytest.approx(1e-12 / 1e-8)   # the 1e-8 floor
     assert nn.read_relative_error(1e-9).startswith("good")
-    assert nn.read_relative_error(1e-5).startswith("acceptable only near a kink")
-    assert nn.read_relative_error(1e-3).startswith("suspicious")
+    assert nn.read_relative_error(1e-5).startswith("usually fine")
+    assert nn.read_relative_error(1e-3).startswith("uncomfortable")
     assert nn.read_relative_error(0.5).startswith("wrong")
     with pytest.raises(ValueError, match=r"b must have the shape of a \(3,\)"):
         nn.relative_error(a, b[:2])
