@@ -24,8 +24,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Value", "GraphNode", "graph_of", "BackpropStep", "backprop_trace", "torch_gradients", "PRESETS",
-           "preset", "expression_preset", "neuron_preset", "network_preset"]
+__all__ = ["Value", "GraphNode", "graph_of", "BackpropStep", "backprop_trace", "torch_gradients", "rebuild",
+           "PRESETS", "preset", "expression_preset", "neuron_preset", "network_preset"]
 
 
 def _number(value, what: str) -> float:
@@ -281,6 +281,43 @@ def backprop_trace(out: Value) -> list[BackpropStep]:
     return steps
 
 
+# ---------------------------------------------------------- new input values ---
+
+_VALUE_OPS: dict[str, Callable] = {
+    "+": lambda a, b: a + b, "×": lambda a, b: a * b, "÷": lambda a, b: a / b, "exp": lambda a: a.exp(),
+    "ln": lambda a: a.log(), "tanh": lambda a: a.tanh(), "σ": lambda a: a.sigmoid(), "ReLU": lambda a: a.relu(),
+}
+
+
+def _replay(op: str, args: list, ops: dict[str, Callable]):
+    """Apply the operation named ``op`` (a node's symbol) to ``args`` with the functions of ``ops``
+    (Values here, tensors for torch); "−" and powers "^k" are the same for both."""
+    if op == "−":
+        return -args[0] if len(args) == 1 else args[0] - args[1]
+    if op.startswith("^"):
+        return args[0] ** float(op[1:])
+    return ops[op](*args)
+
+
+def rebuild(out: Value, leaf_values: dict[str, float]) -> Value:
+    """The same graph as ``out``, computed again with new values for some leaves (by label):
+    every operation is replayed in topological order. Leaves not named keep their values."""
+    order = _topological(out)
+    labels = {node.label for node in order if not node.parents}
+    unknown = sorted(set(leaf_values) - labels)
+    if unknown:
+        raise ValueError(f"no leaf is labelled {unknown}; the leaves are {sorted(labels)}")
+    new: dict[int, Value] = {}
+    for node in order:
+        if not node.parents:
+            made = Value(leaf_values.get(node.label, node.data), node.label)
+        else:
+            made = _replay(node.op, [new[id(p)] for p in node.parents], _VALUE_OPS)
+            made.label = node.label
+        new[id(node)] = made
+    return new[id(out)]
+
+
 # ------------------------------------------------------------------- torch ---
 
 def torch_gradients(out: Value) -> dict[int, float]:
@@ -301,13 +338,7 @@ def torch_gradients(out: Value) -> dict[int, float]:
             t = torch.tensor(value.data, dtype=torch.float64, requires_grad=True)
             leaves[node.index] = t
         else:
-            args = [tensors[p] for p in node.parents]
-            if node.op == "−":
-                t = -args[0] if len(args) == 1 else args[0] - args[1]
-            elif node.op.startswith("^"):
-                t = args[0] ** float(node.op[1:])
-            else:
-                t = ops[node.op](*args)
+            t = _replay(node.op, [tensors[p] for p in node.parents], ops)
         tensors.append(t)
     tensors[-1].backward()
     return {i: float(t.grad) if t.grad is not None else 0.0 for i, t in leaves.items()}

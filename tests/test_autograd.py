@@ -218,3 +218,25 @@ def test_errors_are_explained():
     with pytest.raises(ValueError, match="preset must be one of"):
         A.preset("lstm")
     assert repr(Value(2.0, "a")) == "Value(a=2, grad=0)"
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_rebuild_replays_the_graph_with_new_leaf_values(seed):
+    (out, _), _ = random_graph(seed)
+    nodes_old = A.graph_of(out)
+    inputs = {n.label: n.value for n in nodes_old if n.is_leaf and n.label.startswith("x")}
+    rebuilt = A.rebuild(out, {label: value * 0.9 for label, value in inputs.items()})
+    nodes_new = A.graph_of(rebuilt)
+    assert [n.op for n in nodes_old] == [n.op for n in nodes_new]
+    assert [n.label for n in nodes_old] == [n.label for n in nodes_new]
+    assert [n.value for n in nodes_new if n.label in inputs] == pytest.approx([0.9 * v for v in inputs.values()])
+    torch_grads = A.torch_gradients(rebuilt)
+    assert all(math.isclose(nodes_new[i].grad, g, rel_tol=1e-10, abs_tol=1e-12) for i, g in torch_grads.items())
+    assert A.rebuild(out, {}).data == pytest.approx(out.data, rel=1e-15)
+    with pytest.raises(ValueError, match="no leaf is labelled"):
+        A.rebuild(out, {"nope": 1.0})
+
+
+def test_rebuild_the_neuron_at_new_inputs():
+    y = A.rebuild(A.neuron_preset(), {"x₁": 0.5, "w₀": 0.0})
+    assert y.data == pytest.approx(1 / (1 + math.exp(-(0.5 * 2.0 + (-2.0) * (-3.0)))))
