@@ -40,8 +40,9 @@ def test_forward_steps_show_values_node_by_node(widget):
         values = shown_values(widget)
         assert float(values[node.index]) == pytest.approx(node.value, rel=2e-3)
         assert all(v == "" for v in values[k:])                          # later nodes not yet computed
-        assert widget.node_boxes[node.index].get_bbox_patch().get_facecolor() != \
-            widget.node_boxes[node.index - 1].get_bbox_patch().get_facecolor() or k == 1
+        assert widget.current_box.get_visible() and widget.current_box.get_position() == tuple(widget.positions[node.index])
+        assert widget.current_box.get_text() == widget.node_boxes[node.index].get_text()
+        assert [t.get_visible() for t in widget.value_texts] == [i < k for i in range(len(widget.nodes))]
         if node.parents:                                                 # the edges it read from light up
             assert len(widget.active_edges.get_segments()) == len(node.parents)
     assert float(shown_values(widget)[-1]) == pytest.approx(1 / (1 + math.exp(-1.0)), rel=1e-3)

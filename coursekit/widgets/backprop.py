@@ -30,8 +30,8 @@ from matplotlib.collections import LineCollection
 from .. import autograd
 from .base import STATUS_COLORS, OnPlotStatus, StepWidget, button, control_row
 
-FORWARD, BACKWARD, DONE = "#1f4e9c", "#c62828", "#1a7f37"
-LEAF_FACE, OP_FACE, PENDING_FACE, ACTIVE_FACE = "#e8eef7", "#f3f3f3", "white", "#ffe9a8"
+FORWARD, BACKWARD = "#1f4e9c", "#c62828"
+LEAF_FACE, OP_FACE, ACTIVE_FACE, ACTIVE_EDGE = "#e8eef7", "#f6f6f6", "#ffe9a8", "#f0a000"
 MAX_INPUTS = 2  # the engine's operations have at most two operands
 
 
@@ -92,7 +92,8 @@ class BackpropStepper(StepWidget):
     Readable from Python: ``graph_dropdown``, ``inputs_button``, ``root`` (the output
     Value), ``nodes`` (:class:`coursekit.autograd.GraphNode` list), ``positions``,
     ``trace`` (:class:`coursekit.autograd.BackpropStep` list), ``torch_grads``; the
-    artists ``node_boxes`` (each node: its label in a box filled by its state), ``value_texts``, ``grad_texts``,
+    artists ``node_boxes`` (each node's label in a box), ``current_box`` (the node of the step, highlighted),
+    ``value_texts``, ``grad_texts``,
     ``active_edges`` (a LineCollection), ``edge_labels``; ``status``, ``counter``, ``message``.
     """
 
@@ -163,12 +164,15 @@ class BackpropStepper(StepWidget):
                 ax.annotate("", xy=xy[node.index], xytext=xy[p],
                             arrowprops=dict(arrowstyle="-|>", color="0.72", lw=1.0, shrinkA=size + 2,
                                             shrinkB=size + 2))
-        # a node is its label in a rounded box, filled by its state
+        # a node is its label in a rounded box (static: drawn once); the node of the step gets a ring
         self.node_boxes = [ax.text(*xy[node.index], node.label if len(node.label) <= 7 else node.op, ha="center",
                                    va="center", fontsize=size, zorder=4,
-                                   bbox=dict(boxstyle="round,pad=0.3", fc=PENDING_FACE,
+                                   bbox=dict(boxstyle="round,pad=0.3", fc=LEAF_FACE if node.is_leaf else OP_FACE,
                                              ec="0.3" if node.is_leaf else "0.55", lw=1.1))
                            for node in self.nodes]
+        self.current_box = ax.text(0, 0, "", ha="center", va="center", fontsize=size, zorder=6, visible=False,
+                                   bbox=dict(boxstyle="round,pad=0.3", fc=ACTIVE_FACE, ec=ACTIVE_EDGE, lw=2.0))
+        self._edge_gap_px = (size + 3) * self.fig.dpi / 72   # active edges stop short of the boxes
         self.value_texts = [ax.text(x, y - radius, "", ha="center", va="bottom", fontsize=size, color=FORWARD,
                                     zorder=5) for x, y in xy]
         self.grad_texts = [ax.text(x, y + radius, "", ha="center", va="top", fontsize=size, color=BACKWARD,
@@ -182,7 +186,7 @@ class BackpropStepper(StepWidget):
                 "(red)", transform=ax.transAxes, color="0.25", fontsize=8, va="bottom")
         self.status = OnPlotStatus(ax, loc="upper right", fontsize=12)
         # drawn in this order over the static edges: edges in use, nodes, their labels and numbers, the status
-        self.set_dynamic([self.active_edges, *self.node_boxes, *self.value_texts,
+        self.set_dynamic([self.active_edges, self.current_box, *self.value_texts,
                           *self.grad_texts, *self.edge_labels, *self.status.artists])
 
     # ---- one state ------------------------------------------------------------------------
@@ -191,23 +195,18 @@ class BackpropStepper(StepWidget):
 
     def render(self, state: autograd.BackpropStep) -> None:
         xy = self.positions
-        faces = []
-        for node in self.nodes:
-            if node.index == state.node:
-                faces.append(ACTIVE_FACE)
-            elif state.values[node.index] is None:
-                faces.append(PENDING_FACE)
-            else:
-                faces.append(LEAF_FACE if node.is_leaf else OP_FACE)
-        for box, face in zip(self.node_boxes, faces):
-            box.get_bbox_patch().set_facecolor(face)
-        for i, text in enumerate(self.value_texts):
+        self.current_box.set_visible(state.node is not None)
+        if state.node is not None:
+            self.current_box.set_position(xy[state.node])
+            self.current_box.set_text(self.node_boxes[state.node].get_text())
+        for i, text in enumerate(self.value_texts):      # an empty text is hidden: not drawn at all
             text.set_text(_fmt(state.values[i]))
+            text.set_visible(state.values[i] is not None)
         for i, text in enumerate(self.grad_texts):
             text.set_text("" if state.grads[i] is None else f"∂ {_fmt(state.grads[i])}")
+            text.set_visible(state.grads[i] is not None)
         color = FORWARD if state.phase == "forward" else BACKWARD
-        segments = [(xy[parent], xy[child]) for parent, child, _, _ in state.edges]
-        self.active_edges.set_segments(segments)
+        self.active_edges.set_segments([self._shortened(xy[parent], xy[child]) for parent, child, _, _ in state.edges])
         self.active_edges.set_color(color)
         for k, label in enumerate(self.edge_labels):
             if state.phase == "backward" and k < len(state.edges):
@@ -233,6 +232,17 @@ class BackpropStepper(StepWidget):
             self.status.set("done", f"torch.autograd agrees (max diff {worst:.1e})" if worst < 1e-9
                             else f"differs from torch.autograd by {worst:.1e}", "ok" if worst < 1e-9 else "bad")
         self.message.value = self._sentence(state)
+
+    def _shortened(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """The segment from ``start`` to ``end`` without its last few points at both ends (in display
+        space), so that a highlighted edge does not cross the labels of the nodes it joins."""
+        to_display = self.ax.transData
+        a, b = to_display.transform(start), to_display.transform(end)
+        length = float(np.hypot(*(b - a)))
+        if length <= 2 * self._edge_gap_px:
+            return np.array([start, end])
+        unit = (b - a) / length
+        return to_display.inverted().transform(np.array([a + unit * self._edge_gap_px, b - unit * self._edge_gap_px]))
 
     def torch_difference(self) -> float:
         """The largest |ours - torch.autograd| over the leaves' gradients."""
