@@ -79,12 +79,14 @@ def test_target_class_changes_loss_and_gradient(widget):
 def test_typed_vector_sets_the_number_of_classes(widget):
     widget.vector_text.value = "0.5, -1, 3"
     assert widget.classes == 3 and widget.target_buttons.options == (0, 1, 2)
-    assert [s.layout.display for s in widget.sliders] == [None] * 3 + ["none"] * (MAX_CLASSES - 3)
+    assert [s.layout.visibility for s in widget.sliders] == [None] * 3 + ["hidden"] * (MAX_CLASSES - 3)
+    assert widget.slider_rows[1].layout.display == "none"
     assert_shows(widget, [0.5, -1.0, 3.0], 1.0, 0)
     assert widget.normalized is None and "undefined" in widget.normalization_note.get_text()
     assert all(not bar.get_visible() for bar in widget.normalization_bars)
     widget.vector_text.value = "1 2 3 4 5 6"
     assert widget.classes == 6 and all(bar.get_visible() for bar in widget.softmax_bars)
+    assert widget.slider_rows[1].layout.display is None and widget.sliders[5].value == 6.0
     assert_shows(widget, [1, 2, 3, 4, 5, 6], 1.0, 0)
 
 

@@ -9,7 +9,7 @@ the scaled logits z / T, p - onehot(r), which unit 05 derives: the target's bar
 points down (raise its logit), every other class points up in proportion to
 its probability.
 
-Controls: one slider per logit (2 to 6 classes), a text box for typing a
+Controls: one slider per logit (2 to 6 classes, in rows of three), a text box for typing a
 vector (any size of numbers, e.g. "1000, -1000, 0"), presets, the temperature
 T on a log scale, and the target class. Everything is computed by
 :mod:`coursekit.linear` / :mod:`coursekit.nn` (log-sum-exp), so logits of ±1000
@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
 
 import ipywidgets as W
+import matplotlib
 import numpy as np
 
 from .. import linear, nn
@@ -34,6 +36,19 @@ LOSS_AXIS_MAX = 5.0                    # the loss meter's scale (ln 6 ≈ 1.79 f
 PRESETS = {"deck 000": (2.0, 4.0, 2.0, 1.0), "±1000": (1000.0, -1000.0, 0.0), "equal": (0.0, 0.0, 0.0, 0.0)}
 COLORS = {"softmax": "#1f77b4", "normalization": "#ff7f0e", "argmax": "0.55", "gradient": "#2ca02c",
           "target": "#d62728"}
+
+
+@contextmanager
+def keep_pyplot_backend():
+    """Keep pyplot's backend across the block. Importing ipympl (which the first widget's
+    figure does) switches it to ipympl, and every static figure drawn after it would then
+    be a live canvas instead of an image (``%matplotlib inline``)."""
+    backend = matplotlib.get_backend()
+    try:
+        yield
+    finally:
+        if matplotlib.get_backend() != backend:
+            matplotlib.use(backend)
 
 
 def parse_logits(text: str) -> np.ndarray:
@@ -65,7 +80,7 @@ class SoftmaxExplorer(FigureWidget):
     Readable from Python: ``logits`` (z), ``temperature`` (T), ``target`` (r), and what is
     shown: ``probabilities`` (softmax(z/T)), ``normalized`` (z/Σz, or None where undefined),
     ``argmax`` (one-hot), ``loss`` (-ln p_r), ``gradient`` (p - onehot(r)); the controls
-    ``sliders``, ``vector_text``, ``preset_buttons``, ``temperature_slider``,
+    ``sliders`` (in ``slider_rows``), ``vector_text``, ``preset_buttons``, ``temperature_slider``,
     ``target_buttons``; the artists ``softmax_bars``, ``normalization_bars``,
     ``argmax_bars``, ``gradient_bars``, ``loss_bar``; ``status`` and ``message``.
     """
@@ -78,13 +93,17 @@ class SoftmaxExplorer(FigureWidget):
                               allow_float=False)
         temperature = real_number("temperature", temperature, T_RANGE[0], T_RANGE[1],
                                   meaning="T of softmax(z / T), on the slider's log scale")
-        super().__init__(figsize=(8.2, 3.7))
+        with keep_pyplot_backend():
+            super().__init__(figsize=(8.2, 3.7))
         self._updating = False
         self._z = z
         self._classes_drawn = None
         self.sliders = [W.FloatSlider(value=0.0, min=-SLIDER_LIMIT, max=SLIDER_LIMIT, step=0.1, readout_format=".1f",
-                                      continuous_update=True, layout=W.Layout(width="118px"))
+                                      continuous_update=True, layout=W.Layout(width="200px"))
                         for _ in range(MAX_CLASSES)]
+        names = [W.HTML(f"z<sub>{i}</sub>", layout=W.Layout(width="26px")) for i in range(MAX_CLASSES)]
+        self.slider_rows = [control_row(label, *[w for i in range(start, start + 3) for w in (names[i], self.sliders[i])])
+                            for label, start in (("logits z", 0), ("", 3))]
         self.vector_text = W.Text(value=_fmt_vector(z), continuous_update=False, placeholder="e.g. 2, 4, 2, 1",
                                   layout=W.Layout(width="250px"))
         self.preset_buttons = {name: button(name, width=86, tooltip=f"logits {_fmt_vector(v)}")
@@ -95,7 +114,7 @@ class SoftmaxExplorer(FigureWidget):
         self.target_buttons = W.ToggleButtons(options=list(range(z.size)), value=target,
                                               style={"button_width": "34px"})
         self.rows = [
-            control_row("logits z", *self.sliders),
+            *self.slider_rows,
             control_row("or type", self.vector_text, *self.preset_buttons.values()),
             control_row("temperature", self.temperature_slider,
                         W.HTML("<b>&nbsp;target class r</b>", layout=W.Layout(width="118px")), self.target_buttons),
@@ -167,8 +186,9 @@ class SoftmaxExplorer(FigureWidget):
                 self.target_buttons.value = target
             self.vector_text.value = _fmt_vector(z)
             in_range = bool(np.all(np.abs(z) <= SLIDER_LIMIT))
+            self.slider_rows[1].layout.display = None if z.size > 3 else "none"   # z₃..z₅ only when needed
             for i, slider in enumerate(self.sliders):
-                slider.layout.display = None if i < z.size else "none"
+                slider.layout.visibility = None if i < z.size else "hidden"
                 slider.disabled = not in_range
                 if i < z.size:
                     slider.value = float(np.clip(z[i], -SLIDER_LIMIT, SLIDER_LIMIT))
