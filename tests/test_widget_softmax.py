@@ -40,6 +40,7 @@ def assert_shows(w, z, T, r):
 
 
 def test_opens_on_deck_000s_example(widget):
+    assert [n.layout.visibility for n in widget.slider_names] == [None] * 4 + ["hidden"] * 2
     z = [2.0, 4.0, 2.0, 1.0]
     assert widget.logits.tolist() == z and widget.target == 0 and widget.temperature == 1.0
     assert_shows(widget, z, 1.0, 0)
@@ -80,7 +81,7 @@ def test_typed_vector_sets_the_number_of_classes(widget):
     widget.vector_text.value = "0.5, -1, 3"
     assert widget.classes == 3 and widget.target_buttons.options == (0, 1, 2)
     assert [s.layout.visibility for s in widget.sliders] == [None] * 3 + ["hidden"] * (MAX_CLASSES - 3)
-    assert widget.slider_rows[1].layout.display == "none"
+    assert widget.slider_rows[1].layout.display == "none" and widget.slider_names[2].layout.visibility is None
     assert_shows(widget, [0.5, -1.0, 3.0], 1.0, 0)
     assert widget.normalized is None and "undefined" in widget.normalization_note.get_text()
     assert all(not bar.get_visible() for bar in widget.normalization_bars)

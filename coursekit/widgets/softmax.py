@@ -101,8 +101,9 @@ class SoftmaxExplorer(FigureWidget):
         self.sliders = [W.FloatSlider(value=0.0, min=-SLIDER_LIMIT, max=SLIDER_LIMIT, step=0.1, readout_format=".1f",
                                       continuous_update=True, layout=W.Layout(width="200px"))
                         for _ in range(MAX_CLASSES)]
-        names = [W.HTML(f"z<sub>{i}</sub>", layout=W.Layout(width="26px")) for i in range(MAX_CLASSES)]
-        self.slider_rows = [control_row(label, *[w for i in range(start, start + 3) for w in (names[i], self.sliders[i])])
+        self.slider_names = [W.HTML(f"z<sub>{i}</sub>", layout=W.Layout(width="26px")) for i in range(MAX_CLASSES)]
+        self.slider_rows = [control_row(label, *[w for i in range(start, start + 3)
+                                                 for w in (self.slider_names[i], self.sliders[i])])
                             for label, start in (("logits z", 0), ("", 3))]
         self.vector_text = W.Text(value=_fmt_vector(z), continuous_update=False, placeholder="e.g. 2, 4, 2, 1",
                                   layout=W.Layout(width="250px"))
@@ -188,7 +189,7 @@ class SoftmaxExplorer(FigureWidget):
             in_range = bool(np.all(np.abs(z) <= SLIDER_LIMIT))
             self.slider_rows[1].layout.display = None if z.size > 3 else "none"   # z₃..z₅ only when needed
             for i, slider in enumerate(self.sliders):
-                slider.layout.visibility = None if i < z.size else "hidden"
+                slider.layout.visibility = self.slider_names[i].layout.visibility = None if i < z.size else "hidden"
                 slider.disabled = not in_range
                 if i < z.size:
                     slider.value = float(np.clip(z[i], -SLIDER_LIMIT, SLIDER_LIMIT))
