@@ -1,50 +1,34 @@
-"""Units 04 and 05 in real JupyterLab: the softmax explorer and the backprop graph stepper.
+"""Units 04 and 05 in real JupyterLab at 1280×800: the softmax explorer and the backprop graph stepper.
 
-Each test opens its notebook, runs all cells as a student would, drives the
-widget through the page (typed logits and a preset button; Step, "to end" and
-the graph chooser), sees the figure and the text change, checks that no widget
-failed and the console stayed clean, and saves a screenshot at 1280×800 under
-``test-artifacts/``. The helpers are those of tests/test_browser.py.
+Each test opens its notebook with the file browser open, runs all cells as a
+student would (every output fits its area, static figures are images), drives
+the widget through the page (typed logits and the preset buttons; Step, "to
+end" and the graph chooser), sees the figure and the text change, checks that
+no widget failed and the console stayed clean, and saves screenshots under
+``test-artifacts/``. The helpers are those of ``browser_util.py`` and
+``test_browser.py``. (The save-and-reopen check of test_browser.py is left out
+here: on a cold JupyterLab it fails about one time in three with "widget model
+not found" for any widget, a race of the widget manager's restore with the new
+kernel, not of these widgets; see the report of issue 9.)
 """
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
-from conftest import ARTIFACTS
-from test_browser import (STEP_LABEL, WIDGET_TIMEOUT_MS, assert_no_console_errors, assert_no_widget_errors,
-                          assert_ran_cleanly, canvas, click_button, open_notebook, require_notebook, run_all_cells,
-                          step_label, wait_for_canvas_image, wait_for_new_pixels, wait_for_step, widget_output)
+from browser_util import (STEP_LABEL, assert_no_console_errors, assert_no_widget_errors, canvas, click_button,
+                          save_screenshot, step_label, wait_for_canvas_image, wait_for_new_pixels, wait_for_step,
+                          wait_for_text, widget_output)
+from test_browser import run_unit
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-
-def wait_for_text(page, locator, pattern: re.Pattern) -> str:
-    deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
-    while not pattern.search(text := locator.inner_text()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"expected {pattern.pattern!r} in the widget; it shows:\n{text}")
-        page.wait_for_timeout(100)
-    return text
+SOFTMAX_MESSAGE = re.compile(r"softmax\(z / T\) at T =")
 
 
-def screenshot(page, widget, name: str) -> None:
-    """The widget as a student sees it, in a 1280×800 window."""
-    page.set_viewport_size({"width": 1280, "height": 800})
-    widget.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name))
-
-
-def run_notebook_and_find_widget(page, server, name: str, marker):
-    """Open ``name``, Run All, and return the widget whose text matches ``marker``, its figure
-    and the figure's first picture."""
-    require_notebook(name)
-    open_notebook(page, server, name)
-    assert_ran_cleanly(page, run_all_cells(page))
+def live_widget(page, marker):
+    """The widget whose text matches ``marker``, its figure and the figure's first picture."""
     widget = widget_output(page, marker)
     widget.scroll_into_view_if_needed()
     figure = canvas(widget)
@@ -52,34 +36,36 @@ def run_notebook_and_find_widget(page, server, name: str, marker):
 
 
 def test_softmax_explorer_in_jupyterlab(page, jupyterlab_server):
-    widget, figure, pixels = run_notebook_and_find_widget(page, jupyterlab_server, "04_neural_networks.ipynb",
-                                                          re.compile(r"softmax\(z / T\) at T ="))
+    name = "04_neural_networks.ipynb"
+    run_unit(page, jupyterlab_server, name, static_figures=10)
+    widget, figure, pixels = live_widget(page, SOFTMAX_MESSAGE)
     wait_for_text(page, widget, re.compile(r"most likely class is 1 \(p = 0\.757\)"))
+    save_screenshot(page, "04_softmax_explorer")
 
-    # type logits of ±1000: exact probabilities, and the naive formula shown failing
+    # typed logits of ±1000: exact values, and the naive formula shown failing
     box = widget.locator("input[type=text]").first
     box.fill("1000, -1000, 0")
     box.press("Enter")
     text = wait_for_text(page, widget, re.compile(r"overflows"))
     assert "nan" in text and re.search(r"CE = −ln p_r = 2000\b", text), text   # target 1: 1000 - (-1000)
     pixels = wait_for_new_pixels(page, figure, pixels)
+    save_screenshot(page, "04_softmax_explorer_1000")
 
-    # a preset button: equal logits, the loss is ln 4
-    click_button(widget, "equal")
+    click_button(widget, "equal")                      # equal logits: the loss is ln 4
     wait_for_text(page, widget, re.compile(r"CE = −ln p_r = 1\.386"))
     pixels = wait_for_new_pixels(page, figure, pixels)
-
     click_button(widget, "deck 000")
     wait_for_text(page, widget, re.compile(r"p = 0\.757"))
     wait_for_new_pixels(page, figure, pixels)
+
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
-    screenshot(page, widget, "browser_04_softmax_explorer.png")
 
 
 def test_backprop_stepper_in_jupyterlab(page, jupyterlab_server):
-    widget, figure, pixels = run_notebook_and_find_widget(page, jupyterlab_server, "05_backpropagation.ipynb",
-                                                          STEP_LABEL)
+    name = "05_backpropagation.ipynb"
+    run_unit(page, jupyterlab_server, name, static_figures=2)
+    widget, figure, pixels = live_widget(page, STEP_LABEL)
     assert step_label(widget) == (0, 17), "the neuron's trace: start, 10 forward, 6 backward, done"
 
     for i in range(1, 4):                              # the forward pass, node by node
@@ -93,6 +79,7 @@ def test_backprop_stepper_in_jupyterlab(page, jupyterlab_server):
     pixels = wait_for_new_pixels(page, figure, pixels)
     text = wait_for_text(page, widget, re.compile(r"torch\.autograd"))
     assert re.search(r"w₁\s", text) and "-0.1966" in text, text
+    save_screenshot(page, "05_backprop_stepper_done")
 
     chooser = widget.locator("select").first            # another graph starts again at step 0
     chooser.select_option(label="2-2-1 network, squared error")
@@ -103,6 +90,7 @@ def test_backprop_stepper_in_jupyterlab(page, jupyterlab_server):
         click_button(widget, "Step")
         wait_for_step(page, widget, i)
     wait_for_new_pixels(page, figure, pixels)
+    save_screenshot(page, "05_backprop_stepper_network")
+
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
-    screenshot(page, widget, "browser_05_backprop_stepper.png")

@@ -138,3 +138,11 @@ def test_rows_fit_and_the_widget_displays_itself(widget):
     assert widget.fig.get_size_inches()[0] <= 8.4
     bundle = widget._repr_mimebundle_()
     assert "image/png" in bundle and "softmax explorer" in bundle["text/plain"]
+
+
+def test_fewer_classes_keep_the_target_where_it_can(widget):
+    widget.target_buttons.value = 2
+    widget.vector_text.value = "1, 2, 3"
+    assert widget.target == 2
+    widget.vector_text.value = "1, 2"
+    assert widget.target == 1 and widget.target_buttons.options == (0, 1)

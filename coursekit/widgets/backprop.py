@@ -29,7 +29,6 @@ from matplotlib.collections import LineCollection
 
 from .. import autograd
 from .base import STATUS_COLORS, OnPlotStatus, StepWidget, button, control_row
-from .softmax import keep_pyplot_backend
 
 FORWARD, BACKWARD = "#1f4e9c", "#c62828"
 LEAF_FACE, OP_FACE, ACTIVE_FACE, ACTIVE_EDGE = "#e8eef7", "#f6f6f6", "#ffe9a8", "#f0a000"
@@ -109,8 +108,7 @@ class BackpropStepper(StepWidget):
         else:
             raise ValueError(f"graph must be a coursekit.autograd.Value or one of "
                              f"{', '.join(map(repr, autograd.PRESETS))}; got {graph!r}")
-        with keep_pyplot_backend():
-            super().__init__(figsize=(8.2, 4.8))
+        super().__init__(figsize=(8.2, 4.8))
         self.rng = np.random.default_rng(seed)
         options = list(autograd.PRESETS) + ([] if choice else ["your graph"])
         self._custom = None if choice else root

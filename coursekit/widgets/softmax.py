@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import math
 import re
-from contextlib import contextmanager
 
 import ipywidgets as W
-import matplotlib
 import numpy as np
 
 from .. import linear, nn
@@ -36,19 +34,6 @@ LOSS_AXIS_MAX = 5.0                    # the loss meter's scale (ln 6 ≈ 1.79 f
 PRESETS = {"deck 000": (2.0, 4.0, 2.0, 1.0), "±1000": (1000.0, -1000.0, 0.0), "equal": (0.0, 0.0, 0.0, 0.0)}
 COLORS = {"softmax": "#1f77b4", "normalization": "#ff7f0e", "argmax": "0.55", "gradient": "#2ca02c",
           "target": "#d62728"}
-
-
-@contextmanager
-def keep_pyplot_backend():
-    """Keep pyplot's backend across the block. Importing ipympl (which the first widget's
-    figure does) switches it to ipympl, and every static figure drawn after it would then
-    be a live canvas instead of an image (``%matplotlib inline``)."""
-    backend = matplotlib.get_backend()
-    try:
-        yield
-    finally:
-        if matplotlib.get_backend() != backend:
-            matplotlib.use(backend)
 
 
 def parse_logits(text: str) -> np.ndarray:
@@ -93,8 +78,7 @@ class SoftmaxExplorer(FigureWidget):
                               allow_float=False)
         temperature = real_number("temperature", temperature, T_RANGE[0], T_RANGE[1],
                                   meaning="T of softmax(z / T), on the slider's log scale")
-        with keep_pyplot_backend():
-            super().__init__(figsize=(8.2, 3.7))
+        super().__init__(figsize=(8.2, 3.7))
         self._updating = False
         self._z = z
         self._classes_drawn = None
@@ -183,8 +167,10 @@ class SoftmaxExplorer(FigureWidget):
         try:
             if self.target_buttons.options != tuple(range(z.size)):
                 target = min(self.target, z.size - 1)
-                self.target_buttons.options = list(range(z.size))
-                self.target_buttons.value = target
+                # one message to the page: new options would otherwise reset the choice there to 0
+                with self.target_buttons.hold_sync():
+                    self.target_buttons.options = list(range(z.size))
+                    self.target_buttons.value = target
             self.vector_text.value = _fmt_vector(z)
             in_range = bool(np.all(np.abs(z) <= SLIDER_LIMIT))
             self.slider_rows[1].layout.display = None if z.size > 3 else "none"   # z₃..z₅ only when needed
