@@ -27,6 +27,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SOFTMAX_MESSAGE = re.compile(r"softmax\(z / T\) at T =")
 
 
+def screenshot(page, widget, name: str) -> None:
+    """The widget from its top, as a student scrolls to it, in the 1280×800 window."""
+    widget.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)
+    save_screenshot(page, name)
+
+
 def live_widget(page, marker):
     """The widget whose text matches ``marker``, its figure and the figure's first picture."""
     widget = widget_output(page, marker)
@@ -40,7 +47,7 @@ def test_softmax_explorer_in_jupyterlab(page, jupyterlab_server):
     run_unit(page, jupyterlab_server, name, static_figures=10)
     widget, figure, pixels = live_widget(page, SOFTMAX_MESSAGE)
     wait_for_text(page, widget, re.compile(r"most likely class is 1 \(p = 0\.757\)"))
-    save_screenshot(page, "04_softmax_explorer")
+    screenshot(page, widget, "04_softmax_explorer")
 
     # typed logits of ±1000: exact values, and the naive formula shown failing
     box = widget.locator("input[type=text]").first
@@ -49,7 +56,10 @@ def test_softmax_explorer_in_jupyterlab(page, jupyterlab_server):
     text = wait_for_text(page, widget, re.compile(r"overflows"))
     assert "nan" in text and re.search(r"CE = −ln p_r = 2000\b", text), text   # target 1: 1000 - (-1000)
     pixels = wait_for_new_pixels(page, figure, pixels)
-    save_screenshot(page, "04_softmax_explorer_1000")
+    targets = widget.locator(".widget-toggle-buttons button")
+    assert targets.all_inner_texts() == ["0", "1", "2"], "three classes, three target buttons"
+    assert widget.locator(".widget-toggle-buttons button.mod-active").all_inner_texts() == ["1"]
+    screenshot(page, widget, "04_softmax_explorer_1000")
 
     click_button(widget, "equal")                      # equal logits: the loss is ln 4
     wait_for_text(page, widget, re.compile(r"CE = −ln p_r = 1\.386"))
@@ -79,7 +89,7 @@ def test_backprop_stepper_in_jupyterlab(page, jupyterlab_server):
     pixels = wait_for_new_pixels(page, figure, pixels)
     text = wait_for_text(page, widget, re.compile(r"torch\.autograd"))
     assert re.search(r"w₁\s", text) and "-0.1966" in text, text
-    save_screenshot(page, "05_backprop_stepper_done")
+    screenshot(page, widget, "05_backprop_stepper_done")
 
     chooser = widget.locator("select").first            # another graph starts again at step 0
     chooser.select_option(label="2-2-1 network, squared error")
@@ -90,7 +100,7 @@ def test_backprop_stepper_in_jupyterlab(page, jupyterlab_server):
         click_button(widget, "Step")
         wait_for_step(page, widget, i)
     wait_for_new_pixels(page, figure, pixels)
-    save_screenshot(page, "05_backprop_stepper_network")
+    screenshot(page, widget, "05_backprop_stepper_network")
 
     assert_no_widget_errors(page)
     assert_no_console_errors(page)

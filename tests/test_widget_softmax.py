@@ -146,3 +146,6 @@ def test_fewer_classes_keep_the_target_where_it_can(widget):
     assert widget.target == 2
     widget.vector_text.value = "1, 2"
     assert widget.target == 1 and widget.target_buttons.options == (0, 1)
+    assert widget.rows[-1].children[-1] is widget.target_buttons          # the buttons shown are these
+    widget.target_buttons.value = 0
+    assert widget.loss == pytest.approx(torch_view([1, 2], 1.0, 0)[1])   # and they drive the loss

@@ -96,8 +96,7 @@ class SoftmaxExplorer(FigureWidget):
         self.temperature_slider = W.FloatLogSlider(value=temperature, base=10, min=math.log10(T_RANGE[0]),
                                                    max=math.log10(T_RANGE[1]), step=0.05, readout_format=".3g",
                                                    continuous_update=True, layout=W.Layout(width="300px"))
-        self.target_buttons = W.ToggleButtons(options=list(range(z.size)), value=target,
-                                              style={"button_width": "34px"})
+        self.target_buttons = self._target_buttons(z.size, target)
         self.rows = [
             *self.slider_rows,
             control_row("or type", self.vector_text, *self.preset_buttons.values()),
@@ -110,7 +109,6 @@ class SoftmaxExplorer(FigureWidget):
         for name, values in PRESETS.items():
             self.preset_buttons[name].on_click(lambda _, values=values: self.set_logits(values))
         self.temperature_slider.observe(lambda _: self.update(), names="value")
-        self.target_buttons.observe(lambda _: self.update(), names="value")
         self._build_axes()
         self.set_logits(z)
 
@@ -159,6 +157,11 @@ class SoftmaxExplorer(FigureWidget):
         return nn.softmax_cross_entropy(self.scaled_logits[None, :], [self.target])[1][0]
 
     # ---- controls ---------------------------------------------------------------------
+    def _target_buttons(self, classes: int, target: int) -> W.ToggleButtons:
+        buttons = W.ToggleButtons(options=list(range(classes)), value=target, style={"button_width": "34px"})
+        buttons.observe(lambda _: self.update(), names="value")
+        return buttons
+
     def set_logits(self, logits) -> None:
         """Show new logits (2 to 6 numbers, any size): the sliders follow where they can."""
         z = _check_logits(logits)
@@ -166,11 +169,12 @@ class SoftmaxExplorer(FigureWidget):
         self._updating = True
         try:
             if self.target_buttons.options != tuple(range(z.size)):
-                target = min(self.target, z.size - 1)
-                # one message to the page: new options would otherwise reset the choice there to 0
-                with self.target_buttons.hold_sync():
-                    self.target_buttons.options = list(range(z.size))
-                    self.target_buttons.value = target
+                # new buttons rather than new options: the page does not redraw ToggleButtons whose
+                # options shrink to a prefix of the old ones (0, 1, 2, 3 -> 0, 1, 2), and changed
+                # options would reset the choice there to 0
+                row = self.rows[-1]
+                self.target_buttons = self._target_buttons(z.size, min(self.target, z.size - 1))
+                row.children = (*row.children[:-1], self.target_buttons)
             self.vector_text.value = _fmt_vector(z)
             in_range = bool(np.all(np.abs(z) <= SLIDER_LIMIT))
             self.slider_rows[1].layout.display = None if z.size > 3 else "none"   # z₃..z₅ only when needed
