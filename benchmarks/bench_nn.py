@@ -7,7 +7,9 @@
   Adam): on the CPU with the "auto" thread setting and with torch's own, and on
   a GPU where one is lent;
 * the step latency of the backprop graph stepper (a Step click) and of the
-  softmax explorer (a slider move), in the kernel, frame encoding included.
+  softmax explorer (a slider move), in the kernel (wall and CPU time, frame
+  encoding included), and in the browser: from a click (Step; a preset button)
+  to the new frame on the canvas, with the helpers of bench_browser.py.
 (Both notebooks' run times are rows of bench_notebooks.)
 """
 from __future__ import annotations
@@ -15,10 +17,18 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
 from coursekit import datasets, nn, set_seed
 from coursekit import train as T
 
 from . import Row, latency_ms, widget_step_rows
+from .bench_browser import BUDGET_MEDIAN_MS, BUDGET_WORST_MS, CLICKS, WARMUP, _measure
+from .bench_widgets import cpu_step_rows
 
 SIZES = [64, 256, 256, 10]
 BATCH = 256
@@ -83,19 +93,88 @@ def _softmax_rows() -> list[Row]:
     canvas._handle_message(canvas, {"type": "initialized"}, [])   # as with a browser attached
     canvas.draw()
     values = iter(np.tile(np.linspace(-3, 6, 25), 10))
+    cpu = []
 
     def move():
+        start = time.process_time()
         widget.sliders[0].value = float(next(values))
         canvas.get_diff_image()
+        cpu.append((time.process_time() - start) * 1000)
 
     median, worst = latency_ms(move, n=60)
-    return [Row("softmax explorer", "slider move, median", median, "ms", "<= 50 ms", median <= 50),
-            Row("softmax explorer", "slider move, worst", worst, "ms", "<= 150 ms", worst <= 150, "over 60 moves")]
+    cpu = cpu[3:]
+    group = "softmax explorer"
+    return [Row(group, "slider move, median", median, "ms", "<= 50 ms", median <= 50),
+            Row(group, "slider move, worst", worst, "ms", "<= 150 ms", worst <= 150, "over 60 moves"),
+            Row(group, "slider move CPU, median", statistics.median(cpu), "ms", "<= 50 ms",
+                statistics.median(cpu) <= 50),
+            Row(group, "slider move CPU, worst", max(cpu), "ms", "<= 150 ms", max(cpu) <= 150, "over 60 moves")]
+
+
+BROWSER_CELLS = ["from coursekit.widgets.backprop import BackpropStepper\n"
+                 "BackpropStepper('2-2-1 network, squared error')",
+                 "from coursekit.widgets.softmax import SoftmaxExplorer\nSoftmaxExplorer()"]
+
+
+def _browser_rows() -> list[Row]:
+    """Click to new frame in JupyterLab + Chromium (the set-up of bench_browser.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    try:
+        import nbformat
+        from playwright.sync_api import sync_playwright
+
+        import browser_util as B
+    except ImportError as err:
+        return [Row("units 04/05 widgets", "browser click -> canvas", float("nan"), "ms", note=f"not measured: {err}")]
+    if not B.CHROMIUM.exists():
+        return [Row("units 04/05 widgets", "browser click -> canvas", float("nan"), "ms",
+                    note=f"not measured: no Chromium at {B.CHROMIUM}")]
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "notebooks"
+        folder.mkdir()
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+        nb.cells = [nbformat.v4.new_code_cell(code) for code in BROWSER_CELLS]
+        nbformat.write(nb, folder / "bench_0405.ipynb")
+        with B.jupyterlab(Path(tmp) / "lab", notebooks=folder) as server, sync_playwright() as playwright:
+            browser = B.launch_chromium(playwright)
+            try:
+                page = B.new_page(browser)
+                B.open_notebook(page, server, "bench_0405.ipynb")
+                B.assert_ran_cleanly(page, B.run_all_cells(page))
+                note = f"Chromium {browser.version}"
+                stepper = B.widget_output(page, B.STEP_LABEL)
+                stepper.scroll_into_view_if_needed()
+                samples, _ = _measure(B, page, stepper)
+                rows += _click_rows("backprop graph stepper (2-2-1 network)", "browser Step click -> canvas", samples,
+                                    f"over {len(samples)} clicks, {note}")
+                explorer = B.widget_output(page, "softmax(z / T) at T")
+                explorer.scroll_into_view_if_needed()
+                B.wait_for_canvas_image(page, B.canvas(explorer))
+                samples = []
+                for k in range(CLICKS + WARMUP):
+                    elapsed, _ = B.click_to_canvas(explorer, ("equal", "deck 000")[k % 2])
+                    page.wait_for_timeout(150)
+                    samples.append(elapsed)
+                rows += _click_rows("softmax explorer", "browser preset click -> canvas", samples[WARMUP:],
+                                    f"over {CLICKS} clicks, {note}")
+            finally:
+                browser.close()
+    return rows
+
+
+def _click_rows(group: str, name: str, samples: list[float], note: str) -> list[Row]:
+    median, worst = statistics.median(samples), max(samples)
+    return [Row(group, f"{name}, median", median, "ms", f"<= {BUDGET_MEDIAN_MS:g} ms", median <= BUDGET_MEDIAN_MS,
+                note),
+            Row(group, f"{name}, worst", worst, "ms", f"<= {BUDGET_WORST_MS:g} ms", worst <= BUDGET_WORST_MS, note)]
 
 
 def run() -> list[Row]:
     from coursekit.widgets.backprop import BackpropStepper
 
-    return (_mlp_rows() + _train_rows()
-            + widget_step_rows("backprop graph stepper (2-2-1 network)", BackpropStepper("2-2-1 network, squared error"))
-            + _softmax_rows())
+    group = "backprop graph stepper (2-2-1 network)"
+    stepper = BackpropStepper("2-2-1 network, squared error")
+    wall = widget_step_rows(group, stepper)   # attaches the canvas as a browser would, then steps
+    return _mlp_rows() + _train_rows() + wall + cpu_step_rows(group, stepper) + _softmax_rows() + _browser_rows()
