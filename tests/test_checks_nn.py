@@ -168,3 +168,22 @@ def test_or_answer_is_what_the_perceptron_computes():
     right = [k for k, (a0, a1, a2) in options.items()
              if all(np.sign(a0 + a1 * g1 + a2 * g2) == (1 if (g1 > 0 or g2 > 0) else -1) for g1, g2 in g)]
     assert right == [3] and C.check_or_quiz(lambda: right[0], verbose=False).passed
+
+
+@pytest.mark.parametrize("check, building_blocks", [
+    (C.check_sigmoid_prime, {"coursekit.nn:sigmoid", "coursekit.linear:theta"}),
+    (C.check_dense_forward, {"coursekit.nn:sigmoid", "coursekit.linear:theta"}),
+    (B.check_delta_step, {"coursekit.nn:sigmoid_prime", "coursekit.nn:sigmoid"}),
+    (B.check_softmax_ce_grad, {"coursekit.linear:softmax", "coursekit.linear:log_softmax"}),
+    (B.check_dense_backward, set()),
+])
+def test_the_grader_lets_answers_use_the_named_building_blocks(check, building_blocks):
+    from coursekit.checks.core import tracing_references
+
+    with tracing_references():
+        result = check(not_done, verbose=False)
+    assert not building_blocks & set(result.reference)     # what the hints offer is not "the reference"
+    assert result.reference                                 # but the reference itself is still watched
+    layer_methods = {"coursekit.nn:Linear.forward", "coursekit.nn:Linear.backward", "coursekit.nn:_OutputDerivative.backward"}
+    if check in (C.check_dense_forward, B.check_dense_backward, B.check_delta_step):
+        assert layer_methods & set(result.reference), result.reference   # calling the library's layer counts

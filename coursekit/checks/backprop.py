@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from .. import nn
+from .. import linear, nn
 from .core import Case, CheckResult, check_answer, check_function, random_cases
 from .nn import _call, option, rounded
 
@@ -20,9 +20,11 @@ from .nn import _call, option, rounded
 
 
 def reference_dense_backward(dout, x, W):
-    """For h = xW + b: (∂L/∂x, ∂L/∂W, ∂L/∂b) = (dout Wᵀ, xᵀ dout, Σ_rows dout)."""
-    dout, x, W = (np.asarray(a, dtype=float) for a in (dout, x, W))
-    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+    """For h = xW + b: (∂L/∂x, ∂L/∂W, ∂L/∂b) = (dout Wᵀ, xᵀ dout, Σ_rows dout), by coursekit.nn's Linear layer."""
+    layer = nn.Linear(W=W)
+    _, cache = layer.forward(x)
+    dx, grads = layer.backward(dout, cache)
+    return dx, grads["W"], grads["b"]
 
 
 def check_dense_backward(fn: Callable, *, points: int = 3, seed: int = 0, verbose: bool = True) -> CheckResult:
@@ -49,9 +51,12 @@ def check_dense_backward(fn: Callable, *, points: int = 3, seed: int = 0, verbos
 
 
 def reference_delta_step(delta_next, W_next, z):
-    """δˡ = σ'(zˡ) ⊙ (δˡ⁺¹ (Wˡ⁺¹)ᵀ) for sigmoid units, batch rows."""
-    delta_next, W_next, z = (np.asarray(a, dtype=float) for a in (delta_next, W_next, z))
-    return nn.sigmoid_prime(z) * (delta_next @ W_next.T)
+    """δˡ = σ'(zˡ) ⊙ (δˡ⁺¹ (Wˡ⁺¹)ᵀ) for sigmoid units, batch rows: the upstream gradient δˡ⁺¹(Wˡ⁺¹)ᵀ through
+    coursekit.nn's Sigmoid layer."""
+    delta_next, W_next = np.asarray(delta_next, dtype=float), np.asarray(W_next, dtype=float)
+    layer = nn.Sigmoid()
+    _, cache = layer.forward(z)
+    return layer.backward(delta_next @ W_next.T, cache)[0]
 
 
 def check_delta_step(fn: Callable, *, points: int = 2, seed: int = 0, verbose: bool = True) -> CheckResult:
@@ -72,6 +77,7 @@ def check_delta_step(fn: Callable, *, points: int = 2, seed: int = 0, verbose: b
     return check_function(
         fn, reference_delta_step, examples + random_cases(make, 16, seed), name="delta_step", points=points,
         verbose=verbose, arg_names=["delta_next", "W_next", "z"],
+        allow=[nn.sigmoid_prime, nn.sigmoid, linear.theta],   # σ' is unit 04's exercise: a building block here
         hint="with rows as examples, the deck's (Wˡ⁺¹)ᵀ δˡ⁺¹ becomes delta_next @ W_next.T, of shape (N, n); "
              "multiply it elementwise by σ'(z) = σ(z)(1 - σ(z)).",
     )
@@ -96,7 +102,7 @@ def check_softmax_ce_grad(fn: Callable, *, points: int = 2, seed: int = 0, verbo
 
     return check_function(
         fn, reference_softmax_ce_grad, examples + random_cases(make, 16, seed), name="softmax_ce_grad", points=points,
-        verbose=verbose, arg_names=["S", "y"],
+        verbose=verbose, arg_names=["S", "y"], allow=[linear.softmax, linear.log_softmax],
         hint="compute p = softmax of each row (subtract the row max first), subtract 1 at each row's true class "
              "(p[np.arange(N), y] -= 1) and divide by N: the loss is a mean over the batch.",
     )
