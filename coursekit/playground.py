@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Sequence
 
@@ -47,6 +46,7 @@ import torch
 from torch import nn
 
 from . import datasets, deepnets
+from .train import cpu_threads, train_one_epoch
 from ._validate import real_number, whole_number
 
 __all__ = ["DOMAIN", "DATASETS", "FEATURES", "OPTIMIZERS", "REGULARIZATIONS", "MAX_LAYERS", "MAX_UNITS",
@@ -315,7 +315,7 @@ class Playground:
         self.history: list[EpochState] = []
         self.surface = np.full((GRID, GRID), 0.5)
         self.unit_maps: list[np.ndarray] = []
-        with one_thread():
+        with cpu_threads("auto", self.model, self.device):
             self.history.append(self._evaluate(0, 0.0))
 
     @property
@@ -355,10 +355,11 @@ class Playground:
         """Train one epoch and evaluate; returns the new state (the last one again once diverged)."""
         if self.diverged or len(self.train_y) == 0:
             return self.state
-        with one_thread():
+        # one CPU thread for the tiny network (coursekit.train.cpu_threads: on 2 cores an epoch of 25 Adam
+        # steps on a 2×8 network took about 160 ms of CPU time with two threads, about 11 ms with one)
+        with cpu_threads("auto", self.model, self.device):
             start = time.perf_counter()
-            self.model.train()
-            train_one_epoch(self.model, self._batches(), self._loss, self.optimizer, self.device)
+            train_one_epoch(self.model, self._batches(), self._loss, self.optimizer, self.device, threads=None)
             seconds = time.perf_counter() - start
             state = self._evaluate(self.epoch + 1, seconds)
         self.history.append(state)
@@ -443,27 +444,3 @@ class Playground:
         if rule == "epochs":
             return s.epoch >= value
         raise ValueError(f"rule must be 'never', 'test_acc', 'train_loss' or 'epochs'; got {rule!r}")
-
-
-@contextmanager
-def one_thread():
-    """Run torch on one CPU thread inside the block (the previous count is restored after).
-
-    The playground's network is tiny (batches of about 10 rows, 8 units): with two threads, torch
-    spends most of a step waking and syncing them. Measured on 2 cores: one epoch of 25 Adam steps
-    on a 2×8 network took about 160 ms of CPU time with 2 threads and about 11 ms with 1.
-    """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def train_one_epoch(model, batches, loss_fn, optimizer, device):  # replaced by coursekit.train's when it lands
-    for xb, yb in batches:
-        optimizer.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        optimizer.step()

@@ -274,3 +274,22 @@ def test_noise_is_seeded():
     X = np.zeros((3, 4))
     assert np.array_equal(R.add_noise(X, 0.5, seed=1), R.add_noise(X, 0.5, seed=1))
     assert R.add_noise(np.zeros((200, 200)), 0.5).std() == pytest.approx(0.5, rel=0.02)
+
+
+# ------------------------------------------- in coursekit.nn's Sequential ---
+
+def test_batchnorm_and_dropout_stack_in_coursekit_nn_sequential():
+    from coursekit import nn
+
+    g = np.random.default_rng(5)
+    drop = R.Dropout(0.5, seed=1)
+    model = nn.Sequential([nn.Linear(5, 4, init="he"), R.BatchNorm(4), nn.ReLU(), drop, nn.Linear(4, 3, init="he")])
+    X, y = g.normal(size=(8, 5)), g.integers(0, 3, size=8)
+    drop.training = False   # a gradient check needs the same network at every evaluation: no fresh masks
+    checks = nn.check_model(model, X, y)
+    assert {"1.gamma", "1.beta", "0.W", "4.W"} <= set(checks)
+    assert max(c.error for c in checks.values()) < 1e-6
+    drop.training = True
+    out, caches = model.forward(X)
+    dx, grads = model.backward(np.ones_like(out), caches)
+    assert dx.shape == X.shape and set(grads) == set(model.parameters())

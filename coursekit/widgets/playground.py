@@ -34,8 +34,9 @@ from ..deepnets import ACTIVATIONS, INITS
 from .base import GHOST_COLOR, LiveWidget, OnPlotStatus, PreviousRun, button, control_row
 
 ORANGE, BLUE = "#f59322", "#0877bd"   # class 0, class 1 (TensorFlow Playground's colours)
-CMAP = LinearSegmentedColormap.from_list("playground", [ORANGE, "#e8eaeb", BLUE])
-CMAP.set_bad("white")
+# the surface in lighter shades of the same colours, so that the points (full colours) stand out on it
+CMAP = LinearSegmentedColormap.from_list("playground", ["#f9be7a", "#eef0f1", "#6aa9d3"])
+UNIT_CMAP = LinearSegmentedColormap.from_list("units", [ORANGE, "#e8eaeb", BLUE]).with_extremes(bad="white")
 LEARNING_RATES = (0.00001, 0.0001, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 REG_RATES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
@@ -76,17 +77,17 @@ class NetworkPlayground(LiveWidget):
     def _make_controls(self, c: P.PlaygroundConfig) -> None:
         px = lambda w: W.Layout(width=f"{w}px")  # noqa: E731
         self.dataset = W.ToggleButtons(options=[(label, key) for key, (label, _) in P.DATASETS.items()],
-                                       value=c.dataset, style={"button_width": "70px"})
+                                       value=c.dataset, style={"button_width": "64px"})
         self.noise = W.FloatSlider(value=c.noise, min=0.0, max=0.5, step=0.05, readout_format=".2f",
-                                   continuous_update=False, layout=px(150))
+                                   continuous_update=False, layout=px(140))
         self.train_pct = W.IntSlider(value=round(100 * c.train_fraction), min=10, max=90, step=10,
-                                     continuous_update=False, layout=px(150))
+                                     continuous_update=False, layout=px(140))
         self.regenerate = button("new data", "refresh", width=92, tooltip="draw the data set again (another seed)")
         self.click_label = W.ToggleButtons(options=[("off", -1), ("orange", 0), ("blue", 1)], value=-1,
                                            style={"button_width": "62px"},
                                            tooltip="click on the map to add a training point of this class")
         self.clear_points = button("clear", "eraser", width=70, tooltip="remove every point (then click some)")
-        self.show_test = W.Checkbox(value=True, description="test points", indent=False, layout=px(110))
+        self.show_test = W.Checkbox(value=False, description="test points", indent=False, layout=px(110))
         self.discretize = W.Checkbox(value=False, description="discretize", indent=False, layout=px(100))
         self.feature_buttons = {
             key: W.ToggleButton(value=key in c.features, description=label, layout=px(70))
@@ -214,21 +215,20 @@ class NetworkPlayground(LiveWidget):
         self.ax.set_ylim(-d, d)
         self.ax.set_xlabel("x₁")
         self.ax.set_ylabel("x₂", labelpad=-4)
-        self.ax.set_title("P(blue) by the network", fontsize=10)
+        self.ax.set_title("the network's P(blue): orange below ½, blue above", fontsize=9)
         self.train_points = self.ax.scatter([], [], s=18, linewidths=0.9, edgecolors="white", zorder=3)
         self.test_points = self.ax.scatter([], [], s=18, linewidths=0.9, edgecolors="black", zorder=3)
         self.status = OnPlotStatus(self.ax, loc="upper left", fontsize=13)
-        self.units_image = self.ax_units.imshow(np.full((TILE, TILE), np.nan), cmap=CMAP, vmin=-1, vmax=1,
+        self.units_image = self.ax_units.imshow(np.full((TILE, TILE), np.nan), cmap=UNIT_CMAP, vmin=-1, vmax=1,
                                                 interpolation="nearest", aspect="equal")
-        self.ax_units.set_title("each hidden unit's output", fontsize=10)
         (self.train_line,) = self.ax_loss.plot([], [], color="0.55", lw=1.5, label="training loss")
         (self.test_line,) = self.ax_loss.plot([], [], color="black", lw=1.5, label="test loss")
         self.ax_loss.set_xlabel("epoch")
         self.ax_loss.set_ylim(0, 1.0)
         self.ax_loss.set_xlim(0, 16)
         self.ax_loss.axhline(math.log(2), color="0.8", lw=0.8, zorder=0)
-        self.ax_loss.text(0.99, math.log(2), "ln 2: guessing ½", transform=self.ax_loss.get_yaxis_transform(),
-                          ha="right", va="bottom", fontsize=7, color="0.5")
+        self.ax_loss.text(0.01, math.log(2), "ln 2: guessing ½", transform=self.ax_loss.get_yaxis_transform(),
+                          ha="left", va="bottom", fontsize=7, color="0.5")
         self.ax_loss.legend(loc="upper right", fontsize=8, frameon=False)
         self._layout_units()
         self._draw_points()
@@ -236,21 +236,28 @@ class NetworkPlayground(LiveWidget):
                           self.units_image, self.train_line, self.test_line])
 
     def _layout_units(self) -> None:
-        """Size the unit mosaic for the current layers (a change of the network's shape)."""
+        """Size the unit mosaic for the current network: one row of tiles per hidden layer, one
+        column per unit (the panel is wide, so 6 layers of 8 units still get tiles of about 25 px)."""
         c = self.config_from_controls() if not self._building else self.run.config
         hidden = c.hidden or (1,)
-        cols, rows = len(hidden), max(hidden)
+        rows, cols = len(hidden), max(hidden)
+        if getattr(self, "_mosaic_shape", None) == (rows, cols, bool(c.hidden)):
+            return   # the same shape: nothing to lay out again (a layout costs a full draw)
+        self._mosaic_shape = (rows, cols, bool(c.hidden))
         self._mosaic = np.full((rows * (TILE + GAP) - GAP, cols * (TILE + GAP) - GAP), np.nan)
+        height, width = self._mosaic.shape
         self.units_image.set_data(self._mosaic)
-        self.units_image.set_extent((-0.5, self._mosaic.shape[1] - 0.5, self._mosaic.shape[0] - 0.5, -0.5))
+        self.units_image.set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
         ax = self.ax_units
-        ax.set_xlim(-0.5, P.MAX_LAYERS * (TILE + GAP) - GAP - 0.5)
-        ax.set_ylim(P.MAX_UNITS * (TILE + GAP) - GAP - 0.5, -0.5)
-        ax.set_xticks([(TILE + GAP) * i + TILE / 2 - 0.5 for i in range(cols)],
-                      [f"layer {i + 1}" for i in range(cols)] if c.hidden else [])
-        ax.set_yticks([(TILE + GAP) * j + TILE / 2 - 0.5 for j in range(rows)],
-                      [str(j + 1) for j in range(rows)] if c.hidden else [])
-        ax.tick_params(length=0, labelsize=7)
+        ax.set_xlim(-0.5, max(width, 2 * height) - 0.5)   # never wider than twice the height: tiles stay square
+        ax.set_ylim(max(height, width / 2) - 0.5, -0.5)
+        ax.set_yticks([(TILE + GAP) * i + TILE / 2 - 0.5 for i in range(rows)],
+                      [f"layer {i + 1}" for i in range(rows)] if c.hidden else [])
+        ax.set_xticks([(TILE + GAP) * j + TILE / 2 - 0.5 for j in range(cols)],
+                      [str(j + 1) for j in range(cols)] if c.hidden else [])
+        ax.tick_params(length=0, labelsize=7, labeltop=True, labelbottom=False)
+        ax.set_title("each hidden unit's output (columns: units)" if c.hidden else
+                     "no hidden layer: a linear model of the features", fontsize=9)
         for side in ax.spines.values():
             side.set_visible(False)
         self.freeze_layout()
@@ -277,20 +284,24 @@ class NetworkPlayground(LiveWidget):
             self.run.configure(**{f: getattr(config, f) for f in config.__dataclass_fields__})
         else:
             self.run.reset()
-        self._x_max = 16
-        self.ax_loss.set_xlim(0, self._x_max)
-        self.invalidate_background()
+        self._set_epoch_axis(16)
         return self.run.state
+
+    def _set_epoch_axis(self, x_max: int) -> None:
+        """The loss axis runs to ``x_max`` epochs; it doubles when the run passes it, so the costly full
+        redraw (new tick labels, new layout) happens only now and then."""
+        self._x_max = x_max
+        self.ax_loss.set_xlim(0, x_max)
+        self.freeze_layout()
+        self.invalidate_background()
 
     def advance(self) -> P.EpochState:
         state = self.run.step()
         rule, value = self.stop_rule.value
         if self.run.should_stop(rule, value):
             self.player.pause()
-        if state.epoch > self._x_max:   # the loss axis grows by doubling: a full redraw only now and then
-            self._x_max *= 2
-            self.ax_loss.set_xlim(0, self._x_max)
-            self.invalidate_background()
+        if state.epoch > self._x_max:
+            self._set_epoch_axis(2 * self._x_max)
         return state
 
     def tick(self) -> None:
@@ -298,9 +309,6 @@ class NetworkPlayground(LiveWidget):
             self.player.pause()
             return
         super().tick()
-
-    def current_run(self) -> PreviousRun:
-        return PreviousRun(list(self.history), self.run_label)
 
     def draw_ghost(self, run: PreviousRun) -> list:
         epochs = [s.epoch for s in run.states]
@@ -331,12 +339,12 @@ class NetworkPlayground(LiveWidget):
     def _fill_mosaic(self, unit_maps) -> None:
         m = self._mosaic
         m[:] = np.nan
-        for col, layer in enumerate(unit_maps):
-            for row, tile in enumerate(layer):
+        for row, layer in enumerate(unit_maps):
+            for col, tile in enumerate(layer):
                 scale = float(np.abs(tile).max())
                 y0, x0 = row * (TILE + GAP), col * (TILE + GAP)
                 if y0 + TILE <= m.shape[0] and x0 + TILE <= m.shape[1]:
-                    # flipud: the map's rows run from x₂ = -6 up; the mosaic's from the top down
+                    # flipud: the map's rows run from x₂ = -6 upwards, the mosaic's from the top down
                     m[y0:y0 + TILE, x0:x0 + TILE] = np.flipud(tile) / scale if scale > 0 else 0.0
         self.units_image.set_data(m)
 
