@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
 from ._validate import real_number, whole_number
 
 __all__ = ["ACTIVATIONS", "INITS", "mlp", "linear_layers", "layer_gradient_norms", "hidden_activations",
-           "dead_fraction", "square_error_loss", "soft_cross_entropy", "count_parameters"]
+           "dead_fraction", "square_error_loss", "soft_cross_entropy", "count_parameters", "MixedBatches",
+           "Deck004SGD", "SqrtDecaySGD"]
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -170,3 +172,81 @@ def soft_cross_entropy(logits, targets) -> torch.Tensor:
     if targets.dtype in (torch.int64, torch.int32):
         return nn.functional.cross_entropy(logits, targets)
     return -(targets * torch.log_softmax(logits, dim=1)).sum(dim=1).mean()
+
+
+class MixedBatches:
+    """Mini-batches with mixup or CutMix applied, for :func:`coursekit.train.train` (an iterable of
+    ``(X, Y)`` batches; iterating again gives a new epoch with a new order and new mixes).
+
+    Each batch of B examples is mixed with a shuffled copy of itself by
+    :func:`coursekit.regularization.mixup_batch` (``mode="mixup"``) or, image by image, by
+    :func:`coursekit.regularization.cutmix` (``mode="cutmix"``, X of shape (N, H·W) with ``image_shape``).
+    The targets Y are probability rows (one-hot mixed), for a cross-entropy with soft targets.
+    """
+
+    def __init__(self, X, y, n_classes: int, batch_size: int = 32, mode: str = "mixup", alpha: float = 0.4,
+                 image_shape=(8, 8), seed: int = 0):
+        from . import regularization
+
+        if mode not in ("mixup", "cutmix"):
+            raise ValueError(f"mode must be 'mixup' or 'cutmix'; got {mode!r}")
+        self.X = np.asarray(X, dtype=np.float64)
+        self.Y = regularization.one_hot(np.asarray(y), n_classes)
+        self.batch_size = whole_number("batch_size", batch_size, 1, noun="integer")
+        self.mode, self.alpha, self.image_shape = mode, real_number("alpha", alpha, 0.0, low_open=True), image_shape
+        self.rng = np.random.default_rng(seed)
+        self._reg = regularization
+
+    def __iter__(self):
+        order = self.rng.permutation(len(self.X))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start:start + self.batch_size]
+            X, Y = self.X[idx], self.Y[idx]
+            if self.mode == "mixup":
+                X, Y, _ = self._reg.mixup_batch(X, Y, self.alpha, self.rng)
+            else:
+                X, Y = self._cutmix(X, Y)
+            yield torch.from_numpy(X.astype(np.float32)), torch.from_numpy(Y.astype(np.float32))
+
+    def _cutmix(self, X, Y):
+        partner = self.rng.permutation(len(X))
+        lam = self.rng.beta(self.alpha, self.alpha, size=len(X))
+        images = X.reshape(len(X), *self.image_shape)
+        out_x, out_y = np.empty_like(images), np.empty_like(Y)
+        for n, m in enumerate(partner):
+            out_x[n], out_y[n], _ = self._reg.cutmix(images[n], Y[n], images[m], Y[m], lam[n], self.rng)
+        return out_x.reshape(len(X), -1), out_y
+
+
+class Deck004SGD(torch.optim.SGD):
+    """Plain SGD followed by deck 004's weight decay: w ← keep·(w - η∂L/∂w) (keep = 0.99 on the slide)
+    for the weight matrices (parameters with two or more dimensions); biases take the plain step."""
+
+    def __init__(self, params, lr: float, keep: float = 0.99):
+        super().__init__(params, lr=lr)
+        self.keep = real_number("keep", keep, 0.0, 1.0)
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = super().step(closure)
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.ndim >= 2:
+                    p.mul_(self.keep)
+        return loss
+
+
+class SqrtDecaySGD(torch.optim.SGD):
+    """SGD with deck 003's decaying learning rate η_t = η/√(t+1), t counting the updates
+    (the deck calls it a "1/t decay"; it falls like 1/√t, see :func:`coursekit.optim.sqrt_decay`)."""
+
+    def __init__(self, params, lr: float, momentum: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum)
+        self.base_lr, self.t = float(lr), 0
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            group["lr"] = self.base_lr / (self.t + 1) ** 0.5
+        self.t += 1
+        return super().step(closure)
