@@ -219,11 +219,12 @@ class MixedBatches:
 
 
 class Deck004SGD(torch.optim.SGD):
-    """Plain SGD followed by deck 004's weight decay: w ← keep·(w - η∂L/∂w) (keep = 0.99 on the slide)
-    for the weight matrices (parameters with two or more dimensions); biases take the plain step."""
+    """SGD followed by deck 004's weight decay: w ← keep·(w - η∂L/∂w) (keep = 0.99 on the slide) for the
+    weight matrices (parameters with two or more dimensions); biases take the plain step. With
+    ``momentum`` the step inside the parentheses is SGD's momentum step (deck 004 has none)."""
 
-    def __init__(self, params, lr: float, keep: float = 0.99):
-        super().__init__(params, lr=lr)
+    def __init__(self, params, lr: float, keep: float = 0.99, momentum: float = 0.0):
+        super().__init__(params, lr=lr, momentum=momentum)
         self.keep = real_number("keep", keep, 0.0, 1.0)
 
     @torch.no_grad()

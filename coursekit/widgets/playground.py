@@ -28,6 +28,7 @@ import math
 import ipywidgets as W
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.ticker import MaxNLocator
 
 from .. import playground as P
 from ..deepnets import ACTIVATIONS, INITS
@@ -224,6 +225,8 @@ class NetworkPlayground(LiveWidget):
         (self.train_line,) = self.ax_loss.plot([], [], color="0.55", lw=1.5, label="training loss")
         (self.test_line,) = self.ax_loss.plot([], [], color="black", lw=1.5, label="test loss")
         self.ax_loss.set_xlabel("epoch")
+        # no tick at the right end: its label would stick out of the figure
+        self.ax_loss.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True, prune="upper"))
         self.ax_loss.set_ylim(0, 1.0)
         self.ax_loss.set_xlim(0, 16)
         self.ax_loss.axhline(math.log(2), color="0.8", lw=0.8, zorder=0)
