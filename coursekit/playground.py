@@ -92,8 +92,8 @@ def _spiral(n, noise, seed):
 DATASETS = {
     "circle": ("circle", _circle),
     "xor": ("XOR", _xor),
-    "gauss": ("Gaussian", _gauss),
-    "moons": ("two moons", _moons),
+    "gauss": ("Gauss", _gauss),
+    "moons": ("moons", _moons),
     "spiral": ("spiral", _spiral),
 }
 

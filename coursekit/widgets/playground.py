@@ -83,9 +83,9 @@ class NetworkPlayground(LiveWidget):
                                    continuous_update=False, layout=px(140))
         self.train_pct = W.IntSlider(value=round(100 * c.train_fraction), min=10, max=90, step=10,
                                      continuous_update=False, layout=px(140))
-        self.regenerate = button("new data", "refresh", width=92, tooltip="draw the data set again (another seed)")
+        self.regenerate = button("new data", "refresh", width=104, tooltip="draw the data set again (another seed)")
         self.click_label = W.ToggleButtons(options=[("off", -1), ("orange", 0), ("blue", 1)], value=-1,
-                                           style={"button_width": "62px"},
+                                           style={"button_width": "72px"},
                                            tooltip="click on the map to add a training point of this class")
         self.clear_points = button("clear", "eraser", width=70, tooltip="remove every point (then click some)")
         self.show_test = W.Checkbox(value=False, description="test points", indent=False, layout=px(110))
@@ -252,8 +252,9 @@ class NetworkPlayground(LiveWidget):
         self.units_image.set_data(self._mosaic)
         self.units_image.set_extent((-0.5, width - 0.5, height - 0.5, -0.5))
         ax = self.ax_units
-        ax.set_xlim(-0.5, max(width, 2 * height) - 0.5)   # never wider than twice the height: tiles stay square
-        ax.set_ylim(max(height, width / 2) - 0.5, -0.5)
+        ax.set_xlim(-0.5, width - 0.5)
+        ax.set_ylim(height - 0.5, -0.5)
+        ax.set_anchor("S")   # square tiles leave room in the panel: keep the mosaic next to the loss plot
         ax.set_yticks([(TILE + GAP) * i + TILE / 2 - 0.5 for i in range(rows)],
                       [f"layer {i + 1}" for i in range(rows)] if c.hidden else [])
         ax.set_xticks([(TILE + GAP) * j + TILE / 2 - 0.5 for j in range(cols)],
