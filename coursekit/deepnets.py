@@ -179,8 +179,8 @@ class MixedBatches:
     ``(X, Y)`` batches; iterating again gives a new epoch with a new order and new mixes).
 
     Each batch of B examples is mixed with a shuffled copy of itself by
-    :func:`coursekit.regularization.mixup_batch` (``mode="mixup"``) or, image by image, by
-    :func:`coursekit.regularization.cutmix` (``mode="cutmix"``, X of shape (N, H·W) with ``image_shape``).
+    :func:`coursekit.regularization.mixup_batch` (``mode="mixup"``) or by
+    :func:`coursekit.regularization.cutmix_batch` (``mode="cutmix"``, X of shape (N, H·W) with ``image_shape``).
     The targets Y are probability rows (one-hot mixed), for a cross-entropy with soft targets.
     """
 
@@ -209,13 +209,8 @@ class MixedBatches:
             yield torch.from_numpy(X.astype(np.float32)), torch.from_numpy(Y.astype(np.float32))
 
     def _cutmix(self, X, Y):
-        partner = self.rng.permutation(len(X))
-        lam = self.rng.beta(self.alpha, self.alpha, size=len(X))
-        images = X.reshape(len(X), *self.image_shape)
-        out_x, out_y = np.empty_like(images), np.empty_like(Y)
-        for n, m in enumerate(partner):
-            out_x[n], out_y[n], _ = self._reg.cutmix(images[n], Y[n], images[m], Y[m], lam[n], self.rng)
-        return out_x.reshape(len(X), -1), out_y
+        images, Y, _ = self._reg.cutmix_batch(X.reshape(len(X), *self.image_shape), Y, self.alpha, self.rng)
+        return images.reshape(len(X), -1), Y
 
 
 class Deck004SGD(torch.optim.SGD):

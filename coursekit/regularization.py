@@ -54,6 +54,7 @@ __all__ = [
     "batchnorm_forward", "batchnorm_backward", "running_average", "BatchNorm",
     "weight_decay_step", "deck004_weight_decay_step", "l2_penalty", "early_stopping",
     "smooth_labels", "smoothed_cross_entropy", "one_hot", "mixup", "mixup_batch", "cutmix_box", "cutmix",
+    "cutmix_batch",
     "shift_images", "rotate_images", "augment_digits", "add_noise",
 ]
 
@@ -433,6 +434,31 @@ def cutmix(x1, y1, x2, y2, lam: float, rng=None):
     x_mix = mask * x1 + (1.0 - mask) * x2
     y1, y2 = _soft_targets("y1", y1), _soft_targets("y2", y2)
     return x_mix, lam_used * y1 + (1.0 - lam_used) * y2, lam_used
+
+
+def cutmix_batch(images, Y, alpha: float = 1.0, rng=None):
+    """CutMix over a batch of images (N, H, W) with targets Y (N, M): image n gets a box of image
+    perm(n) pasted in, with its own λₙ ~ Beta(α, α) and box as in :func:`cutmix_box` (all boxes drawn
+    at once). Returns (X̃, Ỹ, λ') with λ'ₙ the share of image n that is left."""
+    images, Y = _array("images", images, 3, "(N, H, W)"), _array("Y", Y, 2, "(N, M)")
+    if len(images) != len(Y):
+        raise ValueError(f"images and Y must hold the same number of examples, got {len(images)} and {len(Y)}")
+    alpha = real_number("alpha", alpha, 0.0, low_open=True)
+    rng = _rng(rng)
+    N, H, W = images.shape
+    lam = rng.beta(alpha, alpha, size=N)
+    perm = rng.permutation(N)
+    r_h, r_w = H * np.sqrt(1.0 - lam), W * np.sqrt(1.0 - lam)
+    r_y, r_x = rng.uniform(0, H, size=N), rng.uniform(0, W, size=N)
+    top, bottom = np.clip(np.round(r_y - r_h / 2), 0, H), np.clip(np.round(r_y + r_h / 2), 0, H)
+    left, right = np.clip(np.round(r_x - r_w / 2), 0, W), np.clip(np.round(r_x + r_w / 2), 0, W)
+    rows, cols = np.arange(H)[None, :, None], np.arange(W)[None, None, :]
+    inside = ((rows >= top[:, None, None]) & (rows < bottom[:, None, None])
+              & (cols >= left[:, None, None]) & (cols < right[:, None, None]))
+    M = (~inside).astype(float)
+    lam_used = M.mean(axis=(1, 2))
+    return (M * images + (1 - M) * images[perm], lam_used[:, None] * Y + (1 - lam_used[:, None]) * Y[perm],
+            lam_used)
 
 
 # ------------------------------------------------- data augmentation ---

@@ -254,6 +254,18 @@ def test_cutmix_label_weight_is_the_share_left():
     np.testing.assert_allclose(y, [lam, 1 - lam])
 
 
+def test_cutmix_batch_agrees_with_one_image_cutmix():
+    g = np.random.default_rng(4)
+    images, Y = g.random((200, 8, 8)), R.one_hot(g.integers(0, 10, 200), 10)
+    X, T, lam = R.cutmix_batch(images, Y, alpha=1.0, rng=5)
+    np.testing.assert_allclose(T.sum(axis=1), 1.0)
+    for n in range(200):
+        kept = np.isclose(X[n], images[n])            # pixels of its own image (the rest come from a partner)
+        assert kept.mean() >= lam[n] - 1e-12          # a partner's pixel may equal its own only by chance
+    # the box areas follow the single-image rule: share 1 - λ, cut at the edges
+    assert 0.3 < 1 - lam.mean() < 0.5                 # E[1 - λ] = 1/2 for Beta(1, 1), less after cutting
+
+
 # ------------------------------------------------------ data augmentation ---
 
 def test_shift_and_rotate_digits():
