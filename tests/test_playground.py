@@ -202,3 +202,15 @@ def test_stop_rules():
     assert run.should_stop("epochs", 0) and not run.should_stop("epochs", 1)
     with pytest.raises(ValueError, match="rule must be"):
         run.should_stop("forever", 0)
+
+
+def test_gaussian_blobs_generator():
+    X, y = datasets.gaussian_blobs(2000, spread=0.3, seed=4)
+    assert X.shape == (2000, 2) and X.dtype == np.float64 and np.bincount(y).tolist() == [1000, 1000]
+    np.testing.assert_allclose(X[y == 0].mean(axis=0), [-0.5, -0.5], atol=0.03)
+    np.testing.assert_allclose(X[y == 1].mean(axis=0), [0.5, 0.5], atol=0.03)
+    np.testing.assert_allclose(X[y == 1].std(axis=0), 0.3, rtol=0.08)
+    X2, y2 = datasets.gaussian_blobs(2000, spread=0.3, seed=4)
+    assert np.array_equal(X, X2) and np.array_equal(y, y2)
+    with pytest.raises(ValueError, match="spread must be a number in"):
+        datasets.gaussian_blobs(10, spread=0.0)
