@@ -370,17 +370,12 @@ def smoothed_cross_entropy(logits, y, alpha: float) -> float:
     return float(-np.mean(np.sum(targets * linear.log_softmax(S, axis=1), axis=1)))
 
 
-def _soft_targets(name, Y):
-    Y = _array(name, Y)
-    return Y
-
-
 def mixup(x1, y1, x2, y2, lam: float):
     """Deck 002's mixup of two examples: x̃ = λx₁ + (1-λ)x₂, ỹ = λ·1_{y₁} + (1-λ)·1_{y₂}
     (y₁, y₂ as one-hot or probability vectors). Returns (x̃, ỹ)."""
     lam = real_number("lam", lam, 0.0, 1.0)
     x1, x2 = _array("x1", x1), _array("x2", x2)
-    y1, y2 = _soft_targets("y1", y1), _soft_targets("y2", y2)
+    y1, y2 = _array("y1", y1), _array("y2", y2)
     if x1.shape != x2.shape or y1.shape != y2.shape:
         raise ValueError(f"x1, x2 (and y1, y2) must have the same shapes, got {x1.shape}, {x2.shape} "
                          f"({y1.shape}, {y2.shape})")
@@ -391,7 +386,7 @@ def mixup_batch(X, Y, alpha: float = 0.2, rng=None):
     """Mixup over a batch: each example n is mixed with example perm(n) of a random permutation,
     with its own λₙ ~ Beta(α, α) (deck 002 draws λ per pair). X: (N, ...), Y: (N, M) targets.
     Returns (X̃, Ỹ, λ)."""
-    X, Y = _array("X", X), _soft_targets("Y", Y)
+    X, Y = _array("X", X), _array("Y", Y)
     if X.shape[0] != Y.shape[0] or Y.ndim != 2:
         raise ValueError(f"X must have shape (N, ...) and Y shape (N, M), got {X.shape} and {Y.shape}")
     alpha = real_number("alpha", alpha, 0.0, low_open=True)
@@ -432,7 +427,7 @@ def cutmix(x1, y1, x2, y2, lam: float, rng=None):
     mask[top:top + h, left:left + w] = 0.0
     lam_used = float(mask.mean())
     x_mix = mask * x1 + (1.0 - mask) * x2
-    y1, y2 = _soft_targets("y1", y1), _soft_targets("y2", y2)
+    y1, y2 = _array("y1", y1), _array("y2", y2)
     return x_mix, lam_used * y1 + (1.0 - lam_used) * y2, lam_used
 
 

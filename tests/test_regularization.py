@@ -70,7 +70,7 @@ def test_dropout_through_a_sigmoid_worked_example():
 def test_dropout_layer_draws_a_new_mask_each_pass_and_passes_through_in_eval():
     layer = R.Dropout(0.5, seed=0)
     x = np.ones((4, 50))
-    (a, ca), (b, cb) = layer.forward(x), layer.forward(x)
+    (a, ca), (b, _) = layer.forward(x), layer.forward(x)
     assert not np.array_equal(a, b) and set(np.unique(a)) <= {0.0, 2.0}
     dx, grads = layer.backward(np.ones_like(x), ca)
     assert grads == {} and np.array_equal(dx, a)
