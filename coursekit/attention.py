@@ -89,10 +89,13 @@ def _bool_mask(mask, name: str = "mask") -> np.ndarray:
 def softmax(x, axis: int = -1) -> np.ndarray:
     """exp(x) / Σ exp(x) along ``axis``, computed after subtracting the maximum
     (exact for scores of ±1000). Entries of -inf get probability 0."""
-    x = np.asarray(x, dtype=float) if not np.issubdtype(np.asarray(x).dtype, np.floating) else np.asarray(x)
-    shifted = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / np.sum(e, axis=axis, keepdims=True)
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(float)
+    e = x - np.max(x, axis=axis, keepdims=True)   # a new array: exp and the division work in place on it
+    np.exp(e, out=e)
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
 
 
 def masked_softmax(scores, mask=None, axis: int = -1) -> np.ndarray:
@@ -251,7 +254,8 @@ def split_heads(X, h: int) -> np.ndarray:
     d_model = X.shape[-1]
     if d_model % h:
         raise ValueError(f"d_model = {d_model} must be divisible by the number of heads h = {h}")
-    return np.swapaxes(X.reshape(*X.shape[:-1], h, d_model // h), -3, -2)
+    # a contiguous copy: the batched products of attention then run on plain matrices
+    return np.ascontiguousarray(np.swapaxes(X.reshape(*X.shape[:-1], h, d_model // h), -3, -2))
 
 
 def merge_heads(Z) -> np.ndarray:
@@ -267,6 +271,11 @@ def _init_linear(rng, d_in, d_out, bias=True):
     W = rng.uniform(-bound, bound, size=(d_in, d_out))
     b = rng.uniform(-bound, bound, size=d_out) if bias else np.zeros(d_out)
     return W, b
+
+
+def _linear(x, W, b):
+    """x W + b for x of shape (..., d_in): one matrix product over all tokens of all sequences."""
+    return (x.reshape(-1, x.shape[-1]) @ W + b).reshape(*x.shape[:-1], W.shape[1])
 
 
 def _rng(rng):
@@ -315,12 +324,12 @@ class MultiHeadAttention:
             if arr.shape[-1] != self.d_model:
                 raise ValueError(f"{name} must have d_model = {self.d_model} features in its last axis, "
                                  f"got shape {arr.shape}")
-        p = self.params
-        Q = split_heads(x @ p["W_Q"] + p["b_Q"], self.num_heads)
-        K = split_heads(memory @ p["W_K"] + p["b_K"], self.num_heads)
-        V = split_heads(memory @ p["W_V"] + p["b_V"], self.num_heads)
+        p, h = self.params, self.num_heads
+        Q = split_heads(_linear(x, p["W_Q"], p["b_Q"]), h)
+        K = split_heads(_linear(memory, p["W_K"], p["b_K"]), h)
+        V = split_heads(_linear(memory, p["W_V"], p["b_V"]), h)
         Z, A = scaled_dot_product_attention(Q, K, V, _head_mask(mask))
-        out = merge_heads(Z) @ p["W_O"] + p["b_O"]
+        out = _linear(merge_heads(Z), p["W_O"], p["b_O"])
         return out, {"Q": Q, "K": K, "V": V, "A": A, "Z": Z}
 
 
