@@ -25,11 +25,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ._validate import whole_number
-from .attention import LUONG_SCORES, positional_encoding
+from .attention import LUONG_SCORES, positional_encoding, split_heads
 
 __all__ = [
     "CausalSelfAttention", "TransformerBlock", "TinyTransformer", "sort_batch", "SortBatches", "sort_loss",
-    "sorted_output", "sort_accuracy", "generate", "numpy_attention_params",
+    "sorted_output", "sort_accuracy", "generate", "sort_sequence", "numpy_attention_params", "attention_qkv",
     "Seq2Seq", "seq2seq_batch", "Seq2SeqBatches", "seq2seq_loss", "seq2seq_step_fn",
 ]
 
@@ -173,6 +173,38 @@ def numpy_attention_params(block: TransformerBlock) -> dict[str, np.ndarray]:
     return params
 
 
+@torch.no_grad()
+def attention_qkv(model: TinyTransformer, tokens) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Every layer's queries, keys and values for one sequence, per head, computed by the
+    NumPy reference: a list with one ``(Q, K, V)`` per layer, each of shape (heads, T, d_k).
+
+    The input of each block's attention (after its layer norm) is captured from the
+    PyTorch model; the projections and the head split are then
+    :class:`coursekit.attention.MultiHeadAttention`'s, with the block's weights, so that
+    softmax(Q Kᵀ/√d_k) with the causal mask gives back :meth:`TinyTransformer.attention_maps`.
+    """
+    tokens = torch.as_tensor(np.asarray(tokens), dtype=torch.long, device=model.head.weight.device)
+    if tokens.ndim != 1:
+        raise ValueError(f"tokens must be one sequence of token ids, shape (T,), got shape {tuple(tokens.shape)}")
+    inputs: list[np.ndarray] = []
+    hooks = [block.attention.register_forward_hook(
+        lambda module, args, out: inputs.append(args[0][0].detach().cpu().double().numpy()))
+        for block in model.blocks]
+    was_training = model.training
+    model.eval()
+    try:
+        model(tokens[None])
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    result = []
+    for block, x in zip(model.blocks, inputs):
+        p, h = numpy_attention_params(block), block.attention.num_heads
+        result.append(tuple(split_heads(x @ p[f"W_{n}"] + p[f"b_{n}"], h) for n in "QKV"))
+    return result
+
+
 # ----------------------------------------------------------- the sorting task ---
 
 def sort_batch(batch_size: int, length: int = 10, vocab: int = 10, generator: torch.Generator | None = None,
@@ -238,6 +270,17 @@ def sort_accuracy(model: nn.Module, n: int = 2000, length: int = 10, vocab: int 
         right += int((sorted_output(model(inputs), length) == targets[:, -length:]).all(dim=1).sum())
     model.train(was_training)
     return right / n
+
+
+def sort_sequence(model: nn.Module, digits, length: int = 10) -> np.ndarray:
+    """The whole sequence the model reads when it sorts ``digits``: the digits, then
+    its own sorted output but the last digit (which nothing reads), 2·length - 1 tokens."""
+    digits = np.asarray(digits)
+    if digits.shape != (length,) or not np.issubdtype(digits.dtype, np.integer):
+        raise ValueError(f"digits must be {length} integers, shape ({length},), got shape {digits.shape} and "
+                         f"dtype {digits.dtype}")
+    written = generate(model, digits, length)
+    return np.concatenate([digits, written[:-1]])
 
 
 @torch.no_grad()
@@ -335,8 +378,16 @@ class Seq2Seq(nn.Module):
         q_tilde = torch.tanh(self.W_c(torch.cat([c, q], dim=-1)))
         return self.W_s(q_tilde), state
 
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: src (B, T_x) and the shifted targets (B, T_y) → logits (B, T_y, vocab)."""
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher forcing: src (B, T_x) and the shifted targets tgt_in (B, T_y) → logits (B, T_y, vocab).
+
+        Called with one tensor (as ``coursekit.train`` calls a model: one input per batch), it
+        holds src and tgt_in side by side, (B, 2T), as :func:`seq2seq_batch` makes them."""
+        if tgt_in is None:
+            if src.shape[1] % 2:
+                raise ValueError(f"one input tensor must hold src and tgt_in side by side, (B, 2T); got "
+                                 f"shape {tuple(src.shape)}")
+            src, tgt_in = src.chunk(2, dim=1)
         H, h_last = self.encode(src)
         logits, _ = self.decode(tgt_in, H, h_last)
         return logits
@@ -357,10 +408,12 @@ class Seq2Seq(nn.Module):
         return torch.cat(out, dim=1)
 
 
-def seq2seq_batch(batch_size: int, length: int, task: str = "reverse", vocab: int = 10,
+def seq2seq_batch(batch_size: int, length: int, task: str = "copy", vocab: int = 10,
                   generator: torch.Generator | None = None):
-    """A batch ((src, tgt_in), tgt) for a toy task: "copy" or "reverse" ``length`` random
-    symbols. tgt_in is the target shifted right behind <BOS> (teacher forcing)."""
+    """A batch (x, tgt) for a toy task: "copy" or "reverse" ``length`` random symbols.
+
+    x = [src, tgt_in] side by side, (B, 2·length), the one input :class:`Seq2Seq` takes from
+    ``coursekit.train``; tgt_in is the target shifted right behind <BOS> (teacher forcing)."""
     src = torch.randint(vocab, (batch_size, length), generator=generator)
     if task == "copy":
         tgt = src.clone()
@@ -369,13 +422,13 @@ def seq2seq_batch(batch_size: int, length: int, task: str = "reverse", vocab: in
     else:
         raise ValueError(f"task must be 'copy' or 'reverse', got {task!r}")
     tgt_in = torch.cat([torch.full((batch_size, 1), vocab, dtype=torch.long), tgt[:, :-1]], dim=1)
-    return (src, tgt_in), tgt
+    return torch.cat([src, tgt_in], dim=1), tgt
 
 
 class Seq2SeqBatches(torch.utils.data.IterableDataset):
     """``steps`` fresh batches per epoch, each of one length drawn from ``lengths`` (seeded)."""
 
-    def __init__(self, steps: int, lengths, batch_size: int = 64, task: str = "reverse", vocab: int = 10,
+    def __init__(self, steps: int, lengths, batch_size: int = 64, task: str = "copy", vocab: int = 10,
                  seed: int = 0):
         super().__init__()
         self.steps, self.lengths, self.batch_size, self.task, self.vocab = steps, list(lengths), batch_size, task, vocab

@@ -82,18 +82,16 @@ def test_attention_maps_match_the_numpy_reference():
     assert all(not b.attention.record and b.attention.weights is None for b in model.blocks)
 
 
-def test_a_few_steps_lower_the_loss():
+def test_a_few_steps_through_coursekit_train_lower_the_loss():
+    from coursekit.train import train_one_epoch
+
     model = tiny(seed=0)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    generator = torch.Generator().manual_seed(0)
-    x, y = TR.sort_batch(64, generator=generator)
-    first = TR.sort_loss(model(x), y).item()
-    for _ in range(15):
-        loss = TR.sort_loss(model(x), y)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-    assert TR.sort_loss(model(x), y).item() < 0.8 * first
+    x, y = TR.sort_batch(256, generator=torch.Generator().manual_seed(1))
+    before = TR.sort_loss(model(x), y).item()
+    record = train_one_epoch(model, TR.SortBatches(12, batch_size=32, seed=0), TR.sort_loss, optimizer)
+    assert record["examples"] == 12 * 32
+    assert TR.sort_loss(model(x), y).item() < 0.85 * before
 
 
 # ------------------------------------------------------------------ sorting task ---
@@ -151,8 +149,11 @@ def test_sort_accuracy_and_greedy_generation_agree_with_an_oracle():
 def test_seq2seq_shapes_and_attention_rows(attention, context):
     torch.manual_seed(0)
     model = TR.Seq2Seq(10, hidden=8, embed=4, attention=attention, context=context)
-    (src, tgt_in), tgt = TR.seq2seq_batch(3, 5, "reverse", generator=torch.Generator().manual_seed(0))
-    logits = model(src, tgt_in)
+    x, tgt = TR.seq2seq_batch(3, 5, "reverse", generator=torch.Generator().manual_seed(0))
+    src, tgt_in = x[:, :5], x[:, 5:]
+    torch.testing.assert_close(tgt, src.flip(1))
+    logits = model(x)                                   # one tensor, as coursekit.train calls it
+    torch.testing.assert_close(model(src, tgt_in), logits)
     assert logits.shape == (3, 5, 10)
     if attention is None:
         assert model.weights is None
@@ -170,7 +171,8 @@ def test_seq2seq_attention_is_luongs_global_attention(kind):
     on its decoder states, with its W_a (and v_a) in the deck's convention."""
     torch.manual_seed(1)
     model = TR.Seq2Seq(10, hidden=6, embed=4, attention=kind).double()
-    (src, tgt_in), _ = TR.seq2seq_batch(2, 4, "copy", generator=torch.Generator().manual_seed(1))
+    x, _ = TR.seq2seq_batch(2, 4, "copy", generator=torch.Generator().manual_seed(1))
+    src, tgt_in = x.chunk(2, dim=1)
     H, h_last = model.encode(src)
     q, _ = model.decoder(model.tgt_embedding(tgt_in), h_last)
     model.decode(tgt_in, H, h_last)
@@ -188,7 +190,8 @@ def test_seq2seq_attention_is_luongs_global_attention(kind):
 def test_seq2seq_greedy_matches_the_generic_decoders():
     torch.manual_seed(2)
     model = TR.Seq2Seq(10, hidden=8, embed=4, attention="dot")
-    (src, _), _ = TR.seq2seq_batch(3, 6, "copy", generator=torch.Generator().manual_seed(2))
+    src, _ = TR.seq2seq_batch(3, 6, "copy", generator=torch.Generator().manual_seed(2))
+    src = src[:, :6]
     batch_greedy = model.greedy(src, 6)
     for b in range(3):
         step, state = TR.seq2seq_step_fn(model, src[b].numpy())
@@ -201,13 +204,29 @@ def test_seq2seq_greedy_matches_the_generic_decoders():
 
 def test_seq2seq_batches_and_errors():
     batches = list(TR.Seq2SeqBatches(12, lengths=[3, 5], batch_size=4, task="copy"))
-    assert len(batches) == 12 and {b[0][0].shape[1] for b in batches} == {3, 5}
-    for (src, tgt_in), tgt in batches:
+    assert len(batches) == 12 and {b[1].shape[1] for b in batches} == {3, 5}
+    for x, tgt in batches:
+        src, tgt_in = x.chunk(2, dim=1)
         torch.testing.assert_close(src, tgt)
-        assert torch.all(tgt_in[:, 0] == 10)
+        assert torch.all(tgt_in[:, 0] == 10) and torch.equal(tgt_in[:, 1:], tgt[:, :-1])
     with pytest.raises(ValueError, match="attention must be None or one of"):
         TR.Seq2Seq(attention="additive")
     with pytest.raises(ValueError, match="context must be"):
         TR.Seq2Seq(context="every")
     with pytest.raises(ValueError, match="task must be"):
         TR.seq2seq_batch(2, 3, "sort")
+
+
+def test_attention_qkv_reproduces_the_maps_with_the_numpy_reference():
+    model = tiny(seed=4).eval()
+    tokens = TR.sort_sequence(model, np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3]))
+    assert tokens.shape == (19,) and list(tokens[:10]) == [3, 1, 4, 1, 5, 9, 2, 6, 5, 3]
+    maps = model.attention_maps(tokens)
+    for layer, (Q, K, V) in enumerate(TR.attention_qkv(model, tokens)):
+        assert Q.shape == K.shape == V.shape == (4, 19, 4)
+        _, weights = A.scaled_dot_product_attention(Q, K, V, A.causal_mask(19))
+        np.testing.assert_allclose(weights, maps[layer], atol=1e-5)
+    with pytest.raises(ValueError, match="one sequence"):
+        TR.attention_qkv(model, tokens[None])
+    with pytest.raises(ValueError, match="digits must be 10 integers"):
+        TR.sort_sequence(model, np.arange(5))
