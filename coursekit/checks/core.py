@@ -30,7 +30,9 @@ NOT_ATTEMPTED = "not attempted"
 WRONG = "wrong"
 ERROR = "error"  # the student's code raised, or returned something unusable
 
-_MARK = {PASSED: "\u2705", NOT_ATTEMPTED: "\u23f3", WRONG: "\u274c", ERROR: "\u274c"}
+# glyph and word: the verdict reads the same where the browser has no emoji font
+_MARK = {PASSED: "\u2705 passed", NOT_ATTEMPTED: "\u23f3 not attempted", WRONG: "\u274c wrong",
+         ERROR: "\u274c error"}
 
 
 @dataclass
@@ -167,7 +169,7 @@ def expect_number(what: str, advice: str) -> Callable[[Any, Any], str | None]:
 
 def _result(name, status, message, points, failing=None, verbose=True) -> CheckResult:
     earned = points if status == PASSED else 0.0
-    text = f"{_MARK[status]} {name}: {message}"
+    text = f"{_MARK[status]} \u2014 {name}: {message}"
     if verbose:
         print(text)
     return CheckResult(name, status, text, earned, points, failing)
