@@ -28,7 +28,8 @@ from ._validate import whole_number
 from .attention import LUONG_SCORES, positional_encoding, split_heads
 
 __all__ = [
-    "CausalSelfAttention", "TransformerBlock", "TinyTransformer", "sort_batch", "SortBatches", "sort_loss",
+    "CausalSelfAttention", "TransformerBlock", "TinyTransformer", "SORTER_CONFIG", "warmup_cosine",
+    "sort_batch", "SortBatches", "sort_loss",
     "sorted_output", "sort_accuracy", "generate", "sort_sequence", "numpy_attention_params", "attention_qkv",
     "Seq2Seq", "seq2seq_batch", "Seq2SeqBatches", "seq2seq_loss", "seq2seq_step_fn",
 ]
@@ -206,6 +207,29 @@ def attention_qkv(model: TinyTransformer, tokens) -> list[tuple[np.ndarray, np.n
 
 
 # ----------------------------------------------------------- the sorting task ---
+
+#: The sorter of unit 11: 2 pre-norm blocks of 4 heads, d_model = 64, about 0.1 M parameters.
+SORTER_CONFIG = dict(vocab=10, max_len=19, d_model=64, num_heads=4, num_layers=2, d_ff=256, positional="sinusoidal")
+
+
+def warmup_cosine(optimizer: torch.optim.Optimizer, total_steps: int, warmup_steps: int = 30, final: float = 0.05):
+    """A learning-rate schedule that advances with every ``optimizer.step()``: a linear warm-up
+    over ``warmup_steps``, then a cosine decay to ``final`` times the rate at ``total_steps``.
+
+    It is attached with the optimizer's step hook, so a training loop that only calls
+    ``optimizer.step()`` (as :func:`coursekit.train.train` does) follows it. Returns the scheduler."""
+    total_steps = whole_number("total_steps", total_steps, 1)
+    warmup_steps = whole_number("warmup_steps", warmup_steps, 1)
+
+    def factor(step: int) -> float:
+        progress = min(step, total_steps) / total_steps
+        return min(1.0, (step + 1) / warmup_steps) * (final + (1 - final) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    optimizer.register_step_post_hook(lambda *_: scheduler.step())
+    return scheduler
+
+
 
 def sort_batch(batch_size: int, length: int = 10, vocab: int = 10, generator: torch.Generator | None = None,
                device=None):

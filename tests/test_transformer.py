@@ -230,3 +230,20 @@ def test_attention_qkv_reproduces_the_maps_with_the_numpy_reference():
         TR.attention_qkv(model, tokens[None])
     with pytest.raises(ValueError, match="digits must be 10 integers"):
         TR.sort_sequence(model, np.arange(5))
+
+
+def test_warmup_cosine_follows_every_optimizer_step():
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([param], lr=1.0)
+    TR.warmup_cosine(optimizer, total_steps=100, warmup_steps=10, final=0.05)
+    rates = []
+    for _ in range(120):
+        rates.append(optimizer.param_groups[0]["lr"])
+        param.grad = torch.zeros(1)
+        optimizer.step()
+    assert rates[0] == pytest.approx(0.1 * (0.05 + 0.95))              # warm-up: 1/10 of the rate
+    assert rates[9] == pytest.approx(0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * 9 / 100)))
+    assert rates[50] == pytest.approx(0.05 + 0.95 * 0.5)                 # half-way down the cosine
+    assert rates[100] == pytest.approx(0.05) and rates[119] == pytest.approx(0.05)
+    assert all(a >= b for a, b in zip(rates[9:100], rates[10:101]))     # decreasing after the warm-up
+    assert TR.TinyTransformer(**TR.SORTER_CONFIG).max_len == 19

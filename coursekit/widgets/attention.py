@@ -257,7 +257,7 @@ class AttentionExplorer(StepWidget):
         ax.tick_params(left=False, labelleft=False, bottom=False, labelbottom=False)
         for side in ("top", "right", "left", "bottom"):
             ax.spines[side].set_visible(False)
-        ax.set_title("the query's row, this stage", fontsize=9)
+        ax.set_title("the query row, at this stage", fontsize=9)
         # all bars in one collection and numbers on the largest few: a step redraws a handful of artists
         self.bars = PolyCollection([], zorder=2)
         ax.add_collection(self.bars)
