@@ -22,8 +22,8 @@ Conventions. Tokens are rows, as in the deck: X has shape (T, d_model), or
 boolean with ``True`` where a query may attend to a key (the convention of
 ``torch.nn.functional.scaled_dot_product_attention``); it broadcasts against
 the scores of shape (..., T_q, T_k). Layers follow the ``coursekit.nn``
-protocol: a ``params`` dict and ``forward(x) -> (out, cache)``; the cache
-holds the attention weights.
+protocol: a ``params`` dict, ``forward(x) -> (out, cache)`` (the cache holds
+the attention weights too) and ``backward(dout, cache) -> (dx, grads)``.
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ __all__ = [
     # softmax and masks
     "softmax", "masked_softmax", "causal_mask", "padding_mask",
     # scaled dot-product attention
-    "scaled_dot_product_attention", "AttentionStage", "attention_trace", "ATTENTION_STAGES",
+    "scaled_dot_product_attention", "attention_backward", "AttentionStage", "attention_trace", "ATTENTION_STAGES",
     # multi-head attention
     "split_heads", "merge_heads", "MultiHeadAttention",
     # the Transformer block
@@ -176,6 +176,20 @@ def scaled_dot_product_attention(Q, K, V, mask=None, temperature: float = 1.0):
     return A @ V, A
 
 
+def attention_backward(dZ, Q, K, V, A, temperature: float = 1.0):
+    """The gradients (dQ, dK, dV) of scaled dot-product attention, given dZ = ∂L/∂Z and the
+    forward pass's Q, K, V and weights A (masked weights are 0, so they pass no gradient).
+
+    Z = A V gives dV = Aᵀ dZ and dA = dZ Vᵀ; the softmax's Jacobian turns dA into the
+    scores' gradient dB = A ⊙ (dA - Σ_j A_j dA_j) (row by row); and B = Q Kᵀ / s with
+    s = √d_k · temperature gives dQ = dB K / s, dK = dBᵀ Q / s."""
+    s = math.sqrt(Q.shape[-1]) * temperature
+    dV = np.swapaxes(A, -1, -2) @ dZ
+    dA = dZ @ np.swapaxes(V, -1, -2)
+    dB = A * (dA - np.sum(dA * A, axis=-1, keepdims=True))
+    return dB @ K / s, np.swapaxes(dB, -1, -2) @ Q / s, dV
+
+
 ATTENTION_STAGES = ("scores", "scaled", "masked", "softmax", "output")
 
 
@@ -278,6 +292,15 @@ def _linear(x, W, b):
     return (x.reshape(-1, x.shape[-1]) @ W + b).reshape(*x.shape[:-1], W.shape[1])
 
 
+def _linear_backward(dh, x, W, grads, name):
+    """The backward pass of h = x W + b over all tokens: stores ∂L/∂W and ∂L/∂b under
+    ``W_<name>`` and ``b_<name>`` in ``grads`` and returns ∂L/∂x = ∂L/∂h Wᵀ."""
+    x2, dh2 = x.reshape(-1, x.shape[-1]), dh.reshape(-1, dh.shape[-1])
+    grads[f"W_{name}"] = x2.T @ dh2
+    grads[f"b_{name}"] = dh2.sum(axis=0)
+    return dh @ W.T
+
+
 def _rng(rng):
     return rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
@@ -329,8 +352,25 @@ class MultiHeadAttention:
         K = split_heads(_linear(memory, p["W_K"], p["b_K"]), h)
         V = split_heads(_linear(memory, p["W_V"], p["b_V"]), h)
         Z, A = scaled_dot_product_attention(Q, K, V, _head_mask(mask))
-        out = _linear(merge_heads(Z), p["W_O"], p["b_O"])
-        return out, {"Q": Q, "K": K, "V": V, "A": A, "Z": Z}
+        merged = merge_heads(Z)
+        out = _linear(merged, p["W_O"], p["b_O"])
+        return out, {"x": x, "memory": memory, "self": memory is x, "Q": Q, "K": K, "V": V, "A": A, "Z": Z,
+                     "merged": merged}
+
+    def backward(self, dout, cache):
+        """∂L/∂out → ``(dx, grads)`` with ``grads`` keyed like ``params``. For cross-attention
+        (``forward(x, memory=H)``) ``dx`` is the pair ``(∂L/∂x, ∂L/∂H)``."""
+        p, h = self.params, self.num_heads
+        dout = _real_array(dout, "dout (the upstream gradient ∂L/∂out)", "the shape of the output", 2)
+        grads = {}
+        dmerged = _linear_backward(dout, cache["merged"], p["W_O"], grads, "O")
+        dZ = split_heads(dmerged, h)
+        dQ, dK, dV = attention_backward(dZ, cache["Q"], cache["K"], cache["V"], cache["A"])
+        dx = _linear_backward(merge_heads(dQ), cache["x"], p["W_Q"], grads, "Q")
+        dmemory = (_linear_backward(merge_heads(dK), cache["memory"], p["W_K"], grads, "K")
+                   + _linear_backward(merge_heads(dV), cache["memory"], p["W_V"], grads, "V"))
+        grads = {name: grads[name] for name in p}
+        return (dx + dmemory if cache["self"] else (dx, dmemory)), grads
 
 
 # ------------------------------------------------------ the Transformer block ---
@@ -366,7 +406,22 @@ class LayerNorm:
         self.params = {"gamma": np.ones(d), "beta": np.zeros(d)}
 
     def forward(self, x):
-        return layer_norm(x, self.params["gamma"], self.params["beta"], self.eps), {"x": x}
+        x = _real_array(x, "x", "(..., d)", 1)
+        x_hat = layer_norm(x, eps=self.eps)
+        inv_std = 1.0 / np.sqrt(x.var(axis=-1, keepdims=True) + self.eps)
+        return x_hat * self.params["gamma"] + self.params["beta"], {"x_hat": x_hat, "inv_std": inv_std}
+
+    def backward(self, dout, cache):
+        """dγ = Σ dout ⊙ x̂, dβ = Σ dout (over every token), and
+        dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ ⊙ x̂)) / σ with dx̂ = dout ⊙ γ (means over the features)."""
+        x_hat = cache["x_hat"]
+        dout = _real_array(dout, "dout (the upstream gradient ∂L/∂out)", f"{x_hat.shape}", 1)
+        axes = tuple(range(dout.ndim - 1))
+        grads = {"gamma": np.sum(dout * x_hat, axis=axes), "beta": np.sum(dout, axis=axes)}
+        dx_hat = dout * self.params["gamma"]
+        dx = cache["inv_std"] * (dx_hat - dx_hat.mean(axis=-1, keepdims=True)
+                                 - x_hat * np.mean(dx_hat * x_hat, axis=-1, keepdims=True))
+        return dx, grads
 
 
 class FeedForward:
@@ -380,9 +435,22 @@ class FeedForward:
         self.params = {"W1": W1, "b1": b1, "W2": W2, "b2": b2}
 
     def forward(self, x):
+        x = _real_array(x, "x", "(..., d_model)", 1)
         p = self.params
-        hidden = np.maximum(0.0, x @ p["W1"] + p["b1"])
-        return hidden @ p["W2"] + p["b2"], {"hidden": hidden}
+        hidden = np.maximum(0.0, _linear(x, p["W1"], p["b1"]))
+        return _linear(hidden, p["W2"], p["b2"]), {"x": x, "hidden": hidden}
+
+    def backward(self, dout, cache):
+        p, grads = self.params, {}
+        dout = _real_array(dout, "dout (the upstream gradient ∂L/∂out)", "the shape of the output", 1)
+        dhidden = _linear_backward(dout, cache["hidden"], p["W2"], grads, "2") * (cache["hidden"] > 0)
+        dx = _linear_backward(dhidden, cache["x"], p["W1"], grads, "1")
+        return dx, {"W1": grads["W_1"], "b1": grads["b_1"], "W2": grads["W_2"], "b2": grads["b_2"]}
+
+
+def _prefixed(grads: dict[str, dict]) -> dict[str, np.ndarray]:
+    """{"ffn": {"W1": ...}} → {"ffn.W1": ...}: a block's gradients keyed like its ``params``."""
+    return {f"{layer}.{name}": g for layer, layer_grads in grads.items() for name, g in layer_grads.items()}
 
 
 class EncoderBlock:
@@ -409,11 +477,22 @@ class EncoderBlock:
                 for k, v in getattr(self, layer).params.items()}
 
     def forward(self, x, mask=None):
-        a, attn_cache = self.attention.forward(x, mask=mask)
-        x1, _ = self.norm1.forward(x + a)          # residual connection, then layer norm
-        f, _ = self.ffn.forward(x1)
-        out, _ = self.norm2.forward(x1 + f)
-        return out, {"A": attn_cache["A"]}
+        a, attention_cache = self.attention.forward(x, mask=mask)
+        x1, norm1_cache = self.norm1.forward(x + a)          # residual connection, then layer norm
+        f, ffn_cache = self.ffn.forward(x1)
+        out, norm2_cache = self.norm2.forward(x1 + f)
+        return out, {"A": attention_cache["A"], "attention": attention_cache, "norm1": norm1_cache,
+                     "ffn": ffn_cache, "norm2": norm2_cache}
+
+    def backward(self, dout, cache):
+        """Back through both sublayers; each residual connection adds its path's gradient
+        to the gradient that skips the sublayer."""
+        grads = {}
+        dsum2, grads["norm2"] = self.norm2.backward(dout, cache["norm2"])
+        dx1, grads["ffn"] = self.ffn.backward(dsum2, cache["ffn"])
+        dsum1, grads["norm1"] = self.norm1.backward(dsum2 + dx1, cache["norm1"])
+        dx, grads["attention"] = self.attention.backward(dsum1, cache["attention"])
+        return dsum1 + dx, _prefixed(grads)
 
 
 class DecoderBlock:
@@ -442,13 +521,25 @@ class DecoderBlock:
     def forward(self, y, memory, memory_mask=None):
         y = _real_array(y, "y", "(B, T, d_model)", 2)
         T = y.shape[-2]
-        s, self_cache = self.self_attention.forward(y, mask=causal_mask(T))
-        y1, _ = self.norm1.forward(y + s)
-        c, cross_cache = self.cross_attention.forward(y1, memory=memory, mask=memory_mask)
-        y2, _ = self.norm2.forward(y1 + c)
-        f, _ = self.ffn.forward(y2)
-        out, _ = self.norm3.forward(y2 + f)
-        return out, {"A_self": self_cache["A"], "A_cross": cross_cache["A"]}
+        caches = {}
+        s, caches["self_attention"] = self.self_attention.forward(y, mask=causal_mask(T))
+        y1, caches["norm1"] = self.norm1.forward(y + s)
+        c, caches["cross_attention"] = self.cross_attention.forward(y1, memory=memory, mask=memory_mask)
+        y2, caches["norm2"] = self.norm2.forward(y1 + c)
+        f, caches["ffn"] = self.ffn.forward(y2)
+        out, caches["norm3"] = self.norm3.forward(y2 + f)
+        return out, {"A_self": caches["self_attention"]["A"], "A_cross": caches["cross_attention"]["A"], **caches}
+
+    def backward(self, dout, cache):
+        """Returns ``((∂L/∂y, ∂L/∂memory), grads)``: the encoder's output gets gradient too."""
+        grads = {}
+        dsum3, grads["norm3"] = self.norm3.backward(dout, cache["norm3"])
+        dy2, grads["ffn"] = self.ffn.backward(dsum3, cache["ffn"])
+        dsum2, grads["norm2"] = self.norm2.backward(dsum3 + dy2, cache["norm2"])
+        (dy1, dmemory), grads["cross_attention"] = self.cross_attention.backward(dsum2, cache["cross_attention"])
+        dsum1, grads["norm1"] = self.norm1.backward(dsum2 + dy1, cache["norm1"])
+        dy, grads["self_attention"] = self.self_attention.backward(dsum1, cache["self_attention"])
+        return (dsum1 + dy, dmemory), _prefixed(grads)
 
 
 def positional_encoding(T: int, d: int, base: float = 10000.0) -> np.ndarray:
