@@ -265,7 +265,7 @@ class AttentionExplorer(StepWidget):
         if self.split is not None and 0 < self.split < T:
             ax.axhline(self.split - 0.5, color="0.6", lw=0.6, ls=":")
 
-        self.heat_images, self.row_frames, boundaries = {}, {}, []
+        self.heat_images, self.row_frames = {}, {}
         for i, (name, ax) in enumerate(self.ax_heat.items()):
             # rows as tall as the token rows on the left, so a query's row lines up with its token
             self.heat_images[name] = ax.imshow(np.zeros((T, T)), cmap="Blues", vmin=0, vmax=1,
@@ -276,15 +276,16 @@ class AttentionExplorer(StepWidget):
             ax.set_xlabel("key", fontsize=8)
             if i == 0:
                 ax.set_ylabel("query (click a row)", fontsize=8)
-            if self.split is not None and 0 < self.split < T:   # drawn over the (moving) image, so moving too
-                boundaries.append(ax.axhline(self.split - 0.5, color="tab:orange", lw=0.7))
-                boundaries.append(ax.axvline(self.split - 0.5, color="tab:orange", lw=0.7))
+            if self.split is not None and 0 < self.split < T:
+                ax.axhline(self.split - 0.5, color="tab:orange", lw=0.7)
+                ax.axvline(self.split - 0.5, color="tab:orange", lw=0.7)
             self.row_frames[name] = Rectangle((-0.5, -0.5), T, 1, fill=False, edgecolor="tab:red", lw=1.3)
             ax.add_patch(self.row_frames[name])
         self.heat_titles = {name: ax.set_title(name, fontsize=9) for name, ax in self.ax_heat.items()}
+        # the heat maps change only with the layer, head, model, mask, temperature or sequence (then the
+        # next draw is a full one); stepping through the stages moves only what is listed here
         self.set_dynamic([self.lines, self.query_box, self.query_label, self.hidden_marks, self.bars,
-                          *self.bar_texts, *self.heat_images.values(), *boundaries, *self.row_frames.values(),
-                          *self.status.artists])
+                          *self.bar_texts, *self.row_frames.values(), *self.status.artists])
         self.freeze_layout()
 
     # ---- the sequence and the computation ------------------------------------------------------
@@ -295,7 +296,7 @@ class AttentionExplorer(StepWidget):
                              f"and dtype {tokens.dtype}")
         from coursekit.transformer import attention_qkv
 
-        self.tokens = tokens
+        self.tokens, self.weights = tokens, {}
         self.labels = [str(t) for t in tokens] if labels is None else [str(s) for s in labels]
         if len(self.labels) != tokens.size:
             raise ValueError(f"give one label per token: {tokens.size} tokens, {len(self.labels)} labels")
@@ -332,8 +333,12 @@ class AttentionExplorer(StepWidget):
         mask = self._mask()
         for name, layers in self._qkv.items():
             Q, K, V = layers[self.layer]
-            self.weights[name] = A.scaled_dot_product_attention(Q[self.head], K[self.head], V[self.head], mask,
-                                                                self.temperature)[1]
+            weights = A.scaled_dot_product_attention(Q[self.head], K[self.head], V[self.head], mask,
+                                                     self.temperature)[1]
+            if name not in self.weights or not np.array_equal(weights, self.weights[name]):
+                self.weights[name] = weights
+                self.heat_images[name].set_data(weights)
+                self.invalidate_background()              # the heat maps are static: redraw them once
         Q, K, V = self._qkv[self.model_name][self.layer]
         trace = A.attention_trace(Q[self.head], K[self.head], V[self.head], self.query, mask, self.temperature)
         for name, title in self.heat_titles.items():
@@ -413,9 +418,8 @@ class AttentionExplorer(StepWidget):
             self.lines.set_linewidths(0.5)
             self.lines.set_colors([(0.6, 0.6, 0.6, 0.5)])
 
-        for name, image in self.heat_images.items():
-            image.set_data(self.weights[name])
-            self.row_frames[name].set_y(q - 0.5)
+        for frame in self.row_frames.values():
+            frame.set_y(q - 0.5)
 
         headline = f"stage {self.updates(state.index)} / 5 · {STAGE_TITLES[state.name]}"
         where = (f"query {q + 1} ('{self.labels[q]}'), {self.model_name} model, layer {self.layer + 1}, "
