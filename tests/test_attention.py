@@ -295,19 +295,26 @@ def randomize_norms(block, names, rng):
         norm.params["beta"] = rng.normal(size=norm.params["beta"].shape)
 
 
+def torch_encoder_layer(block: A.EncoderBlock) -> torch.nn.TransformerEncoderLayer:
+    """PyTorch's encoder layer (post-norm, no dropout) with the block's weights."""
+    attention, ffn = block.attention, block.ffn
+    d_ff = ffn.params["W1"].shape[1]
+    layer = torch.nn.TransformerEncoderLayer(attention.d_model, attention.num_heads, d_ff, dropout=0.0,
+                                             batch_first=True, norm_first=False, dtype=torch.float64)
+    layer.self_attn.load_state_dict(copy_into_torch_mha(attention).state_dict())
+    copy_ffn(layer.linear1, layer.linear2, ffn)
+    copy_norm(layer.norm1, block.norm1)
+    copy_norm(layer.norm2, block.norm2)
+    return layer
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_encoder_block_matches_torch_encoder_layer(seed):
     rng = np.random.default_rng(seed)
     d, h, d_ff, B, T = 8, 2, 16, 3, 6
     block = A.EncoderBlock(d, h, d_ff, rng=seed)
     randomize_norms(block, ["norm1", "norm2"], rng)     # γ = 1, β = 0 would hide a swapped norm
-    layer = torch.nn.TransformerEncoderLayer(d, h, d_ff, dropout=0.0, batch_first=True, norm_first=False,
-                                             dtype=torch.float64)
-    layer.self_attn.load_state_dict(copy_into_torch_mha(block.attention).state_dict())
-    copy_ffn(layer.linear1, layer.linear2, block.ffn)
-    copy_norm(layer.norm1, block.norm1)
-    copy_norm(layer.norm2, block.norm2)
-    layer.eval()
+    layer = torch_encoder_layer(block).eval()
     x = rng.normal(size=(B, T, d))
     out, cache = block.forward(x)
     np.testing.assert_allclose(out, layer(t(x)).detach().numpy(), atol=1e-10)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from coursekit import attention as A
 from coursekit import nn as N
-from test_attention import copy_ffn, copy_into_torch_mha, copy_norm, randomize_norms
+from test_attention import copy_into_torch_mha, randomize_norms, torch_encoder_layer
 
 
 def leaf(a):
@@ -89,12 +89,7 @@ def test_encoder_block_backward_matches_autograd():
     d, h, d_ff = 8, 2, 12
     block = A.EncoderBlock(d, h, d_ff, rng=5)
     randomize_norms(block, ["norm1", "norm2"], rng)
-    layer = torch.nn.TransformerEncoderLayer(d, h, d_ff, dropout=0.0, batch_first=True, norm_first=False,
-                                             dtype=torch.float64)
-    layer.self_attn.load_state_dict(copy_into_torch_mha(block.attention).state_dict())
-    copy_ffn(layer.linear1, layer.linear2, block.ffn)
-    copy_norm(layer.norm1, block.norm1)
-    copy_norm(layer.norm2, block.norm2)
+    layer = torch_encoder_layer(block)
     x, dout = rng.normal(size=(2, 5, d)), rng.normal(size=(2, 5, d))
     lengths = np.array([5, 3])
     out, cache = block.forward(x, mask=A.padding_mask(lengths, 5))

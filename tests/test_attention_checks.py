@@ -16,6 +16,7 @@ import pytest
 from coursekit import attention as A
 from coursekit import checks
 from coursekit.checks import attention as CA
+from test_checks_linear import stub   # the student version of a solution cell
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "11_attention_and_transformers.ipynb"
 
@@ -218,11 +219,6 @@ def test_notebook_metadata_and_exercise_layout():
         assert meta["grade"] and meta["locked"] and meta["grade_id"] == f"check_{name}" and meta["points"] >= 1
         assert re.fullmatch(rf"result = checks\.attention\.check_\w+\({name}\)\n### BEGIN HIDDEN TESTS\n"
                             r"assert result\.passed, result\.message\n### END HIDDEN TESTS", check.source)
-
-
-def stub(source):
-    """The student version of a solution cell: the solution region replaced by raise NotImplementedError()."""
-    return re.sub(r"( *)### BEGIN SOLUTION.*?### END SOLUTION", r"\1raise NotImplementedError()", source, flags=re.S)
 
 
 def test_notebook_solutions_pass_and_stubs_are_not_attempted():

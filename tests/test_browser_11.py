@@ -16,10 +16,10 @@ import pytest
 
 import browser_util as bu
 from browser_util import (assert_no_console_errors, assert_no_widget_errors, assert_outputs_fit,
-                          assert_ran_cleanly, assert_static_figures_are_images, blank_pixels, canvas,
-                          canvas_pixels, click_button, open_file_browser, open_notebook, output_report,
-                          reopen_with_a_new_kernel, require_notebook, run_all_cells, save_notebook,
-                          save_screenshot, wait_for_canvas_image, wait_for_new_pixels, widget_output)
+                          assert_ran_cleanly, assert_static_figures_are_images, canvas, click_button,
+                          open_file_browser, open_notebook, require_notebook, run_all_cells, save_screenshot,
+                          wait_for_canvas_image, wait_for_new_pixels, widget_output)
+from test_browser import check_reopened   # unit 02/03's "the next day" check, shared
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -112,17 +112,5 @@ def test_attention_explorer_in_jupyterlab(page, jupyterlab_server, monkeypatch):
     widget.scroll_into_view_if_needed()
     save_screenshot(page, "browser_11_attention_explorer")
 
-    # the next day: saved, kernel shut down, reopened
-    save_notebook(page)
-    page.console_errors.clear()
-    reopen_with_a_new_kernel(page, jupyterlab_server, NAME)
-    assert_no_widget_errors(page)
-    assert_static_figures_are_images(page, at_least=STATIC_FIGURES)
-    report = output_report(page)
-    assert report["widgets"] >= 1 and not report["deadWidgets"], report["deadWidgets"]
-    widget = widget_output(page, STAGE)
-    widget.scroll_into_view_if_needed()
-    figure = canvas(widget)
-    assert canvas_pixels(figure) != blank_pixels(figure), "the reopened explorer should show its last picture"
-    assert widget.get_by_text("run the cell to use this widget").is_visible()
-    assert_no_console_errors(page)
+    # the next day: saved, kernel shut down, reopened: figures are images, the explorer shows its picture
+    check_reopened(page, jupyterlab_server, NAME, STATIC_FIGURES, STAGE)
