@@ -176,5 +176,7 @@ def test_bad_arguments(models):
         AttentionExplorer({"a": models["trained"], "b": other}, np.arange(5))
     with pytest.raises(ValueError, match="tokens must be one sequence"):
         AttentionExplorer({"a": models["trained"]}, np.zeros((2, 5), dtype=int))
+    with pytest.raises(ValueError, match="head must be an? whole number from 0 to 3"):
+        AttentionExplorer({"a": models["trained"]}, np.arange(5), head=4)
     one = AttentionExplorer({"only": models["trained"]}, np.arange(8), labels=list("abcdefgh"))
     assert one.query == 0 and one.labels[3] == "d" and not hasattr(one, "sequence_text")

@@ -16,8 +16,9 @@ import pytest
 
 import browser_util as bu
 from browser_util import (assert_no_console_errors, assert_no_widget_errors, assert_outputs_fit,
-                          assert_ran_cleanly, assert_static_figures_are_images, canvas, click_button,
-                          open_file_browser, open_notebook, require_notebook, run_all_cells, save_screenshot,
+                          assert_ran_cleanly, assert_static_figures_are_images, blank_pixels, canvas,
+                          canvas_pixels, click_button, open_file_browser, open_notebook, output_report,
+                          reopen_with_a_new_kernel, require_notebook, run_all_cells, save_screenshot,
                           wait_for_canvas_image, wait_for_new_pixels, widget_output)
 from test_browser import check_reopened   # unit 02/03's "the next day" check, shared
 
@@ -113,4 +114,22 @@ def test_attention_explorer_in_jupyterlab(page, jupyterlab_server, monkeypatch):
     save_screenshot(page, "browser_11_attention_explorer")
 
     # the next day: saved, kernel shut down, reopened: figures are images, the explorer shows its picture
-    check_reopened(page, jupyterlab_server, NAME, STATIC_FIGURES, STAGE)
+    try:
+        check_reopened(page, jupyterlab_server, NAME, STATIC_FIGURES, STAGE)
+    except AssertionError as err:
+        if "model not found" not in str(err):
+            raise
+        # JupyterLab 4 sometimes renders a restored widget before it has loaded the saved widget state
+        # (jupyterlab/jupyterlab#15361; here 2 runs in 5 on a loaded machine, with the state complete in
+        # the saved file). Reopen once more without saving again (saving a reopened notebook can drop the
+        # state, jupyter-widgets/ipywidgets#3888): a state that is really missing fails again.
+        page.console_errors.clear()
+        reopen_with_a_new_kernel(page, jupyterlab_server, NAME)
+        assert_no_widget_errors(page)
+        report = output_report(page)
+        assert report["widgets"] >= 1 and not report["deadWidgets"], report["deadWidgets"]
+        widget = widget_output(page, STAGE)
+        widget.scroll_into_view_if_needed()
+        assert canvas_pixels(canvas(widget)) != blank_pixels(canvas(widget))
+        assert widget.get_by_text("run the cell to use this widget").is_visible()
+        assert_no_console_errors(page)

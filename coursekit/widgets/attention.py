@@ -47,6 +47,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.patches import Rectangle
 
 from coursekit import attention as A
+from coursekit._validate import whole_number
 from coursekit.widgets.base import GHOST_COLOR, OnPlotStatus, PreviousRun, StepWidget, control_row
 
 STAGE_TITLES = {
@@ -75,8 +76,8 @@ class AttentionExplorer(StepWidget):
     sequence's token ids; ``labels``: how to write each token (default: the ids);
     ``split``: how many leading tokens are read rather than written (a line marks the
     boundary; None: no line); ``sequence_fn(text) -> tokens``: turns what the student
-    types into a new sequence (without it there is no sequence row); ``causal``: whether
-    the models' attention is causal (the mask toggle's starting point).
+    types into a new sequence (without it there is no sequence row); ``mask``: whether the
+    causal mask starts on (the models were trained with it).
 
     Readable from Python: ``query``, ``layer``, ``head``, ``model_name``, ``mask_on``,
     ``temperature``, ``index`` (the stage, 0-4), ``state`` (an
@@ -91,8 +92,7 @@ class AttentionExplorer(StepWidget):
     def __init__(self, models: dict, tokens, labels: Sequence[str] | None = None, *, split: int | None = None,
                  query: int | None = None, layer: int | None = None, head: int = 0, mask: bool = True,
                  temperature: float = 1.0, sequence_fn: Callable[[str], np.ndarray] | None = None,
-                 sequence_text: str = "", random_text: Callable[[np.random.Generator], str] | None = None,
-                 causal: bool = True):
+                 sequence_text: str = "", random_text: Callable[[np.random.Generator], str] | None = None):
         if not isinstance(models, dict) or not 1 <= len(models) <= 2:
             raise ValueError("models must be a dict of one or two models, name -> model, e.g. "
                              "{'trained': model, 'untrained': fresh}")
@@ -104,14 +104,15 @@ class AttentionExplorer(StepWidget):
                 raise ValueError(f"every model needs the same layers and heads: {name!r} has "
                                  f"{model.num_layers} layers of {model.num_heads} heads, the first "
                                  f"{self.num_layers} of {self.num_heads}")
-        self.split, self.causal = split, causal
+        self.split = split
         self.sequence_fn, self.random_text = sequence_fn, random_text
         self._rng = np.random.default_rng(0)
         self._qkv: dict[str, list] = {}
         self.weights: dict[str, np.ndarray] = {}
         super().__init__(figsize=(8.4, 4.7))
 
-        layer = self.num_layers - 1 if layer is None else layer
+        layer = self.num_layers - 1 if layer is None else whole_number("layer", layer, 0, self.num_layers - 1)
+        head = whole_number("head", head, 0, self.num_heads - 1, meaning="counted from 0")
         self.model_toggle = W.ToggleButtons(options=list(self.models), value=next(iter(self.models)),
                                             style={"button_width": "86px"}, tooltip="which model's attention")
         self.layer_toggle = W.ToggleButtons(options=[(str(i + 1), i) for i in range(self.num_layers)], value=layer,
