@@ -85,7 +85,7 @@ def _run() -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         name = _scratch_notebook(tmp / "notebooks")
-        with B.jupyterlab(tmp / "lab", notebooks=tmp / "notebooks") as server, sync_playwright() as playwright:
+        with B.jupyterlab(tmp / "lab", notebooks=tmp / "notebooks", release=False) as server, sync_playwright() as playwright:
             browser = B.launch_chromium(playwright)
             try:
                 page = B.new_page(browser)

@@ -183,14 +183,36 @@ DISABLED_LAB_PLUGINS = [
 ]
 
 
+def release_into(notebooks: Path, root_dir: Path) -> None:
+    """Write the student version of every notebook of ``notebooks`` into ``root_dir``
+    (``coursekit release``: solutions stubbed, hidden tests removed)."""
+    import nbformat
+
+    from coursekit.grading import release_notebook
+
+    root_dir.mkdir(parents=True)
+    for path in sorted(notebooks.glob("*.ipynb")):
+        student = release_notebook(nbformat.read(str(path), as_version=4), path.name)
+        nbformat.write(student, str(root_dir / path.name))
+
+
 @contextlib.contextmanager
-def jupyterlab(base: Path, notebooks: Path = NOTEBOOKS):
+def jupyterlab(base: Path, notebooks: Path = NOTEBOOKS, release: bool = True):
     """A JupyterLab server on a copy of ``notebooks`` in ``base`` (a fresh, empty
     folder), with the workbook's lab settings. Yields ``(base_url, token,
     root_dir)``; ``base_url`` ends with ``/``. The copy means a test never
-    changes the real notebooks nor leaves checkpoints in the repository."""
+    changes the real notebooks nor leaves checkpoints in the repository.
+
+    With ``release=True`` (the tests) the copies are the *student versions*, what a
+    student opens: a browser test's Run All is then also the one run of that
+    student version in ``make test`` (``tests/test_release_notebooks.py`` leaves it
+    to the browser), and :func:`run_all_cells` checks that every check cell says
+    "not attempted yet"."""
     root_dir = base / "notebooks"
-    shutil.copytree(notebooks, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    if release:
+        release_into(notebooks, root_dir)
+    else:
+        shutil.copytree(notebooks, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     env = isolated_jupyter_env(base)
     labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
     labconfig.mkdir(parents=True, exist_ok=True)
@@ -277,12 +299,23 @@ _JS_NOTEBOOK_STATE = """
   if (!panel || !panel.sessionContext || !panel.content || !panel.content.model) return null;
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   const cells = panel.content.model.cells;
-  let code = 0, done = 0, errors = 0, firstError = null;
+  let code = 0, done = 0, errors = 0, firstError = null, checks = 0;
+  const attempted = [];
   for (let i = 0; i < cells.length; i++) {
     const cell = cells.get(i);
     if (cell.type !== 'code') continue;
     code += 1;
     if (cell.executionCount !== null && cell.executionCount !== undefined) done += 1;
+    const grader = cell.getMetadata ? cell.getMetadata('nbgrader') : (cell.metadata || {}).nbgrader;
+    if (grader && grader.grade && cell.executionCount !== null && cell.executionCount !== undefined) {
+      checks += 1;
+      let printed = '';
+      for (let j = 0; j < cell.outputs.length; j++) {
+        const o = cell.outputs.get(j).toJSON();
+        if (o.output_type === 'stream') printed += Array.isArray(o.text) ? o.text.join('') : o.text;
+      }
+      if (!printed.includes('not attempted yet')) attempted.push(`${grader.grade_id}: ${printed.slice(0, 200)}`);
+    }
     for (let j = 0; j < cell.outputs.length; j++) {
       const out = cell.outputs.get(j).toJSON();
       if (out.output_type !== 'error') continue;
@@ -297,7 +330,7 @@ _JS_NOTEBOOK_STATE = """
     ready: panel.sessionContext.isReady,
     kernel: kernel ? kernel.status : null,
     dirty: panel.context.model.dirty,
-    code, done, errors, firstError, running,
+    code, done, errors, firstError, running, checks, attempted,
   };
 }
 """
@@ -334,7 +367,8 @@ def run_all_cells(page) -> dict:
         timeout=RUN_ALL_TIMEOUT_MS, polling=250)
     state = notebook_state(page)
     state["seconds"] = time.monotonic() - t0
-    print(f"{state['path']}: ran {state['done']}/{state['code']} code cells in {state['seconds']:.1f} s")
+    print(f"{state['path']}: ran {state['done']}/{state['code']} code cells ({state['checks']} check cells) "
+          f"in {state['seconds']:.1f} s")
     return state
 
 
@@ -362,6 +396,10 @@ def assert_ran_cleanly(page, state: dict) -> None:
         show_first_error(page)  # so that the failure screenshot shows it
         pytest.fail(f"{state['path']}: Run All stopped at an error: {state['firstError']}", pytrace=False)
     assert state["done"] == state["code"], f"{state['path']}: only {state['done']} of {state['code']} code cells ran"
+    # The server shows student versions (see jupyterlab()): every check must say so, and this
+    # Run All is the student version's one run in `make test`.
+    assert not state["attempted"], (f"{state['path']}: in the student version every check should say "
+                                    f"'not attempted yet'; these did not: {state['attempted']}")
 
 
 def assert_no_widget_errors(page) -> None:
