@@ -10,7 +10,7 @@ student release depend on them).
   (``figsize=``, ``set_size_inches``, ``rcParams["figure.figsize"]``,
   ``make_figure``, times ``dpi=`` where given) is at most 8.4 in at 100 dpi,
   read from the source without running it;
-* nbgrader cells: unique grade_ids; every grade cell has points; every
+* nbgrader cells: grade_ids unique in the whole workbook; every grade cell has points; every
   solution cell (an exercise function) is followed by its check cell, in the
   exact shape the release and the grader rewrite;
 * no later cell uses a student's function, so "Run All" on the student
@@ -179,6 +179,19 @@ def check_cell_problems(cell, fn: str) -> list[str]:
         problems.append(f"{expected_id}: after the check call comes exactly the hidden test block "
                         f"{HIDDEN_TESTS}; found {lines[1:]}")
     return problems
+
+
+def test_grade_ids_unique_across_the_workbook():
+    """grades.csv has one column per grade_id for a student's whole class: two units
+    with the same grade_id would share a column and overwrite each other's points."""
+    owners: dict[str, list[str]] = {}
+    for path in PATHS:
+        for cell in load(path).cells:
+            grade_id = (nbgrader(cell) or {}).get("grade_id")
+            if grade_id:
+                owners.setdefault(grade_id, []).append(path.name)
+    shared = {g: names for g, names in owners.items() if len(set(names)) > 1}
+    assert not shared, f"grade_ids used by more than one notebook: {shared}"
 
 
 @notebook

@@ -94,24 +94,15 @@ def reference_clip_grad_norm(grads, max_norm):
     return tuple(rnn.clip_grad_norm(list(grads), max_norm)[0])
 
 
-class _GradsCase(Case):
-    """A case whose first argument is a tuple of arrays of different shapes (Case.size
-    would try to make one array of it)."""
-
-    @property
-    def size(self) -> int:
-        return sum(int(np.size(g)) for g in self.args[0]) + 1
-
-
 def check_clip_grad_norm(fn: Callable, *, points: int = 2, seed: int = 0, verbose: bool = True) -> CheckResult:
     """fn(grads, max_norm) -> the gradients, scaled by max_norm / (‖g‖ + 1e-6) when their
     total norm ‖g‖ exceeds max_norm (a tuple or list of arrays in the same order)."""
     examples = [
-        _GradsCase(((np.array([3.0, 4.0]),), 1.0), label="one gradient of length 5, cut to 1"),
-        _GradsCase(((np.array([3.0]), np.array([[4.0]])), 10.0), label="total length 5 < 10: unchanged"),
-        _GradsCase(((np.array([[30.0, 0.0], [0.0, 40.0]]), np.array([0.0, 0.0])), 5.0),
+        Case(((np.array([3.0, 4.0]),), 1.0), label="one gradient of length 5, cut to 1"),
+        Case(((np.array([3.0]), np.array([[4.0]])), 10.0), label="total length 5 < 10: unchanged"),
+        Case(((np.array([[30.0, 0.0], [0.0, 40.0]]), np.array([0.0, 0.0])), 5.0),
                    label="two gradients, one total norm √(30² + 40²) = 50"),
-        _GradsCase(((np.array([1e4, -1e4, 2e4]), np.ones((2, 2))), 1.0), label="an exploding gradient"),
+        Case(((np.array([1e4, -1e4, 2e4]), np.ones((2, 2))), 1.0), label="an exploding gradient"),
     ]
 
     def make(rng, size):
@@ -119,7 +110,7 @@ def check_clip_grad_norm(fn: Callable, *, points: int = 2, seed: int = 0, verbos
                       for shape in [(1 + size % 3,), (2, 1 + size % 4), (size % 3 + 1, 2)][:1 + size % 3])
         return grads, float(rng.choice([0.5, 1.0, 5.0, 20.0]))
 
-    cases = examples + [_GradsCase(c.args, c.kwargs, c.label) for c in random_cases(make, 20, seed)]
+    cases = examples + [Case(c.args, c.kwargs, c.label) for c in random_cases(make, 20, seed)]
     return check_function(
         fn, reference_clip_grad_norm, cases, name="clip_grad_norm", points=points,
         verbose=verbose, arg_names=["grads", "max_norm"],
