@@ -118,7 +118,8 @@ def test_pla_stepper_in_jupyterlab(page, jupyterlab_server):
 
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
-    check_reopened(page, jupyterlab_server, name, static_figures=6, marker=STEP_LABEL, last=last, earlier=earlier)
+    check_reopened(page, jupyterlab_server, name, static_figures=6, widget_text=STEP_LABEL, last=last,
+                   earlier=earlier)
 
 
 def test_gd_explorer_in_jupyterlab(page, jupyterlab_server):
@@ -190,5 +191,5 @@ def test_gd_explorer_in_jupyterlab(page, jupyterlab_server):
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
     # the notebook reopens with the diverged run on the plot, not the start of the run before it
-    check_reopened(page, jupyterlab_server, name, static_figures=5, marker=re.compile(r"loss = "), last=last,
-                   earlier=earlier)
+    check_reopened(page, jupyterlab_server, name, static_figures=5, widget_text=re.compile(r"loss = "),
+                   last=last, earlier=earlier)

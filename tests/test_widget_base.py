@@ -9,14 +9,17 @@ notebooks.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
+import re
 
 import ipywidgets as W
 import numpy as np
 import pytest
 from PIL import Image
 
+from browser_util import STEP_LABEL
 from coursekit.widgets import base
 from coursekit.widgets.base import (GHOST_COLOR, OUTPUT_WIDTH_PX, FigureWidget, LiveWidget, OnPlotStatus,
                                     StepWidget, control_row, make_figure, row_width_px)
@@ -204,9 +207,18 @@ def test_figures_fit_840_px():
 
 @pytest.mark.parametrize("make", [lambda: Walk([1, 2]), RandomWalk,
                                   lambda: __import__("coursekit.widgets.pla", fromlist=["x"]).PLAStepper(),
-                                  lambda: __import__("coursekit.widgets.gd", fromlist=["x"]).GDExplorer(steps=20)])
+                                  lambda: __import__("coursekit.widgets.gd", fromlist=["x"]).GDExplorer(steps=20),
+                                  lambda: __import__("coursekit.widgets.lstm", fromlist=["x"]).LSTMGateStepper()])
 def test_every_widget_fits_840_px_and_leaves_a_snapshot(make):
     w = make()
+    # the browser tests find every widget by its counter (browser_util.STEP_LABEL), never by its sentence
+    def text(value):
+        return html.unescape(re.sub(r"<[^>]+>", "", value))
+
+    shown = w.updates(w.index) if isinstance(w, StepWidget) else w.steps_done
+    counter = STEP_LABEL.search(text(w.counter.value))
+    assert counter and int(counter.group(1)) == shown, w.counter.value
+    assert not STEP_LABEL.search(text(w.message.value)), w.message.value
     width, height = w.fig.get_size_inches() * w.fig.dpi
     assert width <= OUTPUT_WIDTH_PX
     rows = [child for child in w.box.children if "coursekit-row" in child._dom_classes]
