@@ -79,3 +79,30 @@ def real_number(name: str, value, low: float = -INF, high: float = INF, meaning:
     if math.isnan(number) or (finite and math.isinf(number)) or not in_range:
         _fail(name, expected, meaning, value, False, ValueError)
     return number
+
+
+def real_array(name: str, value, ndim: int | tuple[int, ...], expected: str, *, finite: bool = True) -> np.ndarray:
+    """``value`` as a NumPy array of real numbers with ``ndim`` dimensions (an int or a tuple of allowed ones).
+
+    A float array keeps its dtype (float32 stays float32, so that a benchmark
+    against float32 PyTorch compares like with like); integers and booleans
+    become float64. ``expected`` describes the shape in words, e.g.
+    ``"a 4-D array of shape (N, C, H, W)"``; a wrong shape or a non-finite
+    entry is a ValueError that names it, and something that is not numbers a TypeError.
+    """
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be {expected} of real numbers, got values of type {array.dtype}")
+    if array.dtype.kind != "f":
+        array = array.astype(np.float64)
+    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if array.ndim not in allowed:
+        raise ValueError(f"{name} must be {expected}, got shape {array.shape}")
+    if finite and not np.all(np.isfinite(array)):
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(f"{name} must contain finite numbers only, but {name}[{', '.join(map(str, where))}] "
+                         f"is {array[where]}")
+    return array
