@@ -4,7 +4,7 @@ Every expectation is recomputed here from the data the widget holds, with a
 plain PLA loop written from the slide (not coursekit.perceptron_trace), so a
 widget that showed the wrong step, the wrong point or the wrong line fails.
 """
-import time
+import re
 
 import numpy as np
 import pytest
@@ -98,24 +98,25 @@ def test_steps_follow_the_slide_loop(widget):
     assert widget.index == 0
     assert len(widget.highlight.get_offsets()) == 0, "no mistake is picked at t = 0"
     assert widget.boundary_line.get_data()[0] == [], "w = 0 has no line"
-    last = len(picked) + 1  # t = 0, one state per update, and the final "halted" state
-    assert widget.step_label.value.startswith(f"<b>step 0 / {last}</b>")
-    assert "PLA, naive cycle" in widget.step_label.value
+    last = len(picked)  # one step per update: t = 0, 1, ..., T; the last one also says that PLA halted
+    assert widget.last_index == last
+    assert widget.counter.value.startswith(f"<b>update 0 / {last}</b>")
+    assert "PLA, naive cycle" in widget.counter.value
     for t, n in enumerate(picked, start=1):
         widget.step_button.click()
         assert widget.index == t and widget.state.t == t
-        assert f"<b>step {t} / {last}</b>" in widget.step_label.value
+        assert f"<b>update {t} / {last}</b>" in widget.counter.value
         np.testing.assert_allclose(widget.state.w, ws[t])
         np.testing.assert_allclose(widget.highlight.get_offsets(), widget.X[[n]])
         assert on_line(widget.boundary_line, ws[t])
         assert on_line(widget.previous_boundary_line, ws[t - 1])
         assert widget.previous_boundary_line.get_linestyle() == "--"
         assert widget.boundary_line.get_linestyle() == "-"
-        assert f"point #{n} was misclassified" in widget.message.value
+        assert widget.message.value.startswith(f"update {t}: point #{n} was misclassified")
         assert f"y = {int(widget.y[n]):+d}" in widget.message.value
         score = ws[t - 1] @ np.r_[1.0, widget.X[n]]
         assert f"w·x = {score:+.2f}" in widget.message.value
-        # the arrows: w_t, then y_n x_n from its tip, ending where w_{t+1} ends
+        # the arrows: w_{t-1}, then y_n x_n from its tip, ending where w_t ends
         s = widget.arrow_scale
         if np.any(ws[t - 1][1:]):
             np.testing.assert_allclose(arrow_tip(widget.w_before_arrow, (0, 0)), s * ws[t - 1][1:], atol=1e-9)
@@ -126,15 +127,41 @@ def test_steps_follow_the_slide_loop(widget):
         assert f"{ws[t][1]:+.2f}" in widget.w_text.get_text()
         x, m = widget.current_marker.get_data()
         assert (x[0], m[0]) == (t, n_mistakes(ws[t], widget.X, widget.y))
-    widget.step_button.click()  # the last state: a clean cycle, PLA halts
-    assert widget.index == widget.last_index == len(picked) + 1
-    assert f"<b>step {last} / {last}</b>" in widget.step_label.value
-    assert widget.message.value.startswith("halted: no mistakes in a full cycle")
-    assert len(widget.highlight.get_offsets()) == 0
+    # the last update is where PLA halts: it says so, on the plot and in words
+    assert widget.index == widget.last_index
+    assert "PLA halts: no mistakes in a full cycle" in widget.message.value
+    assert widget.status.text.startswith("converged") and widget.status.kind == "ok"
+    assert f"after {len(picked)} updates" in widget.status.text
     assert n_mistakes(widget.state.w, widget.X, widget.y) == 0
-    assert widget.step_button.disabled
+    assert widget.step_button.disabled and widget.end_button.disabled
     widget.step_button.click()  # at the end, Step does nothing
     assert widget.index == widget.last_index
+
+
+SUBSCRIPT = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")
+
+
+def title_update(widget) -> int:
+    """The t of the w_t that the title shows (its first subscript number)."""
+    match = re.match(r"w([₀₁₂₃₄₅₆₇₈₉]+) =", widget.w_text.get_text())
+    assert match, widget.w_text.get_text()
+    return int(match.group(1).translate(SUBSCRIPT))
+
+
+@pytest.mark.parametrize("dataset", ["separable", "noisy"])
+def test_the_counter_counts_the_updates_of_the_title_at_every_step(dataset):
+    w = PLAStepper(dataset=dataset)
+    ws, picked, halted = expected_run(w)
+    for index in range(w.last_index + 1):
+        w.scrubber.value = index
+        shown = int(re.search(r"update (\d+) / (\d+)", w.counter.value).group(1))
+        assert shown == title_update(w) == w.state.t == index
+        assert f"update {index} / {len(picked)}" in w.status.text or w.state.halted
+        if index:
+            assert w.message.value.startswith(f"update {index}:")
+    assert int(re.search(r"/ (\d+)", w.counter.value).group(1)) == len(picked), "the total is the updates made"
+    # every step changes what is shown: no last step that draws the same w again
+    assert len({tuple(s.w) for s in w.trace}) == len(w.trace) or dataset == "noisy"
 
 
 def test_back_reset_and_play(widget):
@@ -146,13 +173,99 @@ def test_back_reset_and_play(widget):
     np.testing.assert_allclose(widget.highlight.get_offsets(), widget.X[[picked[1]]])
     assert on_line(widget.boundary_line, ws[2])
     widget.reset_button.click()
-    assert widget.index == 0 and widget.back_button.disabled
+    assert widget.index == 0 and widget.back_button.disabled and widget.reset_button.disabled
     assert len(widget.highlight.get_offsets()) == 0
     assert widget.message.value.startswith("t = 0")
     widget.play.value = 3  # what the Play widget does on each tick
-    assert widget.index == 3
+    assert widget.index == 3 and widget.scrubber.value == 3
     np.testing.assert_allclose(widget.highlight.get_offsets(), widget.X[[picked[2]]])
     assert on_line(widget.boundary_line, ws[3]) and on_line(widget.previous_boundary_line, ws[2])
+    # Pause pauses where it is: no rewinding (Reset does that)
+    widget.play_button.value = True
+    assert widget.play.playing and widget.play_button.description == "Pause"
+    widget.play.value = 5
+    widget.play_button.value = False
+    assert not widget.play.playing and widget.index == 5 and widget.play_button.description == "Play"
+
+
+def test_scrubber_and_to_end(widget):
+    ws, picked, _ = expected_run(widget)
+    widget.scrubber.value = widget.scrubber.max
+    assert widget.index == widget.last_index == len(picked)
+    np.testing.assert_allclose(widget.state.w, ws[-1])
+    assert "PLA halts" in widget.message.value
+    widget.reset_button.click()
+    assert widget.scrubber.value == 0
+    widget.end_button.click()
+    assert widget.index == widget.last_index and widget.scrubber.value == widget.last_index
+
+
+def test_to_end_on_noisy_data_reaches_the_update_limit_quickly():
+    w = PLAStepper(dataset="noisy")
+    w.fig.canvas.draw()
+    drawn = []
+    render = w.render
+    w.render = lambda state: (drawn.append(state.t), render(state))
+    w.end_button.click()
+    assert drawn == [200], "one jump to the end, not 200 redraws"
+    assert w.state.t == w.max_updates == 200
+    assert "stopped at the update limit" in w.message.value
+    assert w.status.text.startswith("stopped at the update limit") and w.status.kind == "bad"
+
+
+def test_mistakes_are_revealed_up_to_the_current_update_and_ringed(widget):
+    ws, picked, _ = expected_run(widget)
+    counts = [n_mistakes(w, widget.X, widget.y) for w in ws]
+    for t in (0, 1, 4, len(picked)):
+        widget.scrubber.value = t
+        x, m = widget.mistake_curve.get_data()
+        np.testing.assert_array_equal(x, np.arange(t + 1))  # no future: the ending is not given away
+        np.testing.assert_array_equal(m, counts[:t + 1])
+        wrong = np.sign(ws[t][0] + widget.X @ ws[t][1:]) != widget.y
+        np.testing.assert_allclose(widget.wrong_rings.get_offsets(), widget.X[wrong].reshape(-1, 2))
+        assert len(widget.wrong_rings.get_offsets()) == counts[t]
+    assert widget.positive_region.get_alpha() >= 0.15, "the regions must be visible"
+
+
+def test_every_change_restarts_at_update_0(widget):
+    for change in (lambda: setattr(widget.cycle_toggle, "value", "random"),
+                   lambda: setattr(widget.algorithm_toggle, "value", "pocket"),
+                   lambda: setattr(widget.dataset_dropdown, "value", "noisy"),
+                   lambda: widget.add_point(0.1, 0.2, 1)):
+        widget.scrubber.value = 4
+        change()
+        assert widget.index == 0 and widget.scrubber.value == 0 and widget.counter.value.startswith("<b>update 0 /")
+        assert len(widget.mistake_curve.get_xdata()) == 1
+
+
+def test_compare_keeps_exactly_one_faint_previous_run(widget):
+    def ghosts():
+        return [a for ax in (widget.ax, widget.mistake_ax) for a in ax.get_children() if a.get_gid() == "ghost"]
+
+    widget.cycle_toggle.value = "random"
+    assert ghosts() == [] and widget.clear_button.disabled, "compare is off: nothing is kept"
+    widget.compare_toggle.value = True
+    naive = expected_run(widget)  # the random run, about to become the previous one
+    widget.cycle_toggle.value = "naive"
+    kept = ghosts()
+    assert len(kept) == 2 and not widget.clear_button.disabled  # its mistake curve and its final line
+    curve = next(a for a in kept if a.axes is widget.mistake_ax)
+    np.testing.assert_array_equal(curve.get_ydata(), [n_mistakes(w, widget.X, widget.y) for w in naive[0]])
+    assert curve.get_alpha() < 1 and "previous: PLA, random cycle" in curve.get_label()
+    line = next(a for a in kept if a.axes is widget.ax)
+    assert on_line(line, naive[0][-1])
+    legend = [t.get_text() for t in widget.fig.legends[0].get_texts()]
+    assert any(t.startswith("previous: PLA, random cycle") for t in legend)
+    for _ in range(3):  # more changes: still exactly one previous run, the last one
+        widget.cycle_toggle.value = "random" if widget.cycle == "naive" else "naive"
+        assert len(ghosts()) == 2
+    widget.dataset_dropdown.value = "noisy"  # other data: only its curve is comparable
+    assert len(ghosts()) == 1
+    widget.clear_button.click()
+    assert ghosts() == [] and widget.clear_button.disabled
+    widget.compare_toggle.value = False
+    widget.dataset_dropdown.value = "separable"
+    assert ghosts() == []
 
 
 def test_shading_is_the_side_w_calls_positive(widget):
@@ -191,12 +304,12 @@ def test_random_cycle_follows_cycle_order(widget):
     ws, picked, _ = slide_pla(widget.X, widget.y, order, widget.max_updates)
     assert picked[0] == order[0], "every point is a mistake of w = 0: the first one visited is picked"
     assert picked != naive_first
-    assert len(widget.trace) == len(picked) + 2
+    assert len(widget.trace) == len(picked) + 1
     for t, n in enumerate(picked[:5], start=1):
         widget.step_button.click()
         np.testing.assert_allclose(widget.highlight.get_offsets(), widget.X[[n]])
         assert on_line(widget.boundary_line, ws[t])
-    assert "random cycle" in widget.step_label.value
+    assert "random cycle" in widget.counter.value
 
 
 def test_dataset_chooser_loads_each_data_set(widget):
@@ -207,7 +320,7 @@ def test_dataset_chooser_loads_each_data_set(widget):
     np.testing.assert_array_equal(widget.y, y)
     assert widget.index == 0
     ws, picked, halted = expected_run(widget)
-    assert len(widget.trace) == len(picked) + 2
+    assert len(widget.trace) == len(picked) + 1
     np.testing.assert_allclose(widget.trace[-1].w, ws[-1])
 
     limits = widget.ax.get_xlim(), widget.ax.get_ylim()
@@ -236,12 +349,13 @@ def test_pocket_mode_draws_the_pocket_weights(widget):
     assert not widget.pocket_line.get_visible()
     widget.play.value = 7
     widget.algorithm_toggle.value = "pocket"
-    assert widget.index == 7, "PLA and pocket visit the same w_t: the step is kept"
+    assert widget.index == 0, "a new run starts at update 0"
     assert widget.pocket_line.get_visible() and widget.pocket_curve.get_visible()
 
     ws, picked, halted = expected_run(widget)
     counts = [n_mistakes(w, widget.X, widget.y) for w in ws]
-    np.testing.assert_array_equal(widget.mistake_curve.get_ydata()[:len(ws)], counts)
+    widget.end_button.click()
+    np.testing.assert_array_equal(widget.mistake_curve.get_ydata(), counts)
     pocket = widget.pocket_curve.get_ydata()
     assert np.all(np.diff(pocket) <= 0), "the pocket's mistake count never goes up"
     np.testing.assert_array_equal(pocket[:len(ws)], np.minimum.accumulate(counts))
@@ -267,7 +381,7 @@ def test_a_non_separable_set_stops_at_the_update_limit():
     w = PLAStepper(X=X, y=y, max_updates=30)
     assert w.dataset == "your data" and "your data" in w.dataset_dropdown.options
     np.testing.assert_array_equal(w.X, X)
-    assert len(w.trace) == 30 + 2
+    assert len(w.trace) == 30 + 1
     w.play.value = w.last_index
     assert "stopped at the update limit" in w.message.value and "not separable" in w.message.value
     ws, picked, halted = slide_pla(X, y, np.arange(4), 30)
@@ -294,7 +408,7 @@ def test_clicks_add_points_with_the_toggled_label(widget):
 
     # the run is recomputed on the new data
     ws, picked, _ = expected_run(widget)
-    assert len(widget.trace) == len(picked) + 2
+    assert len(widget.trace) == len(picked) + 1
     widget.play.value = 1
     np.testing.assert_allclose(widget.highlight.get_offsets(), widget.X[[picked[0]]])
 
@@ -355,35 +469,6 @@ def test_line_segment_is_clipped_to_the_box():
         x1, x2 = line_segment(np.array(w), limits)
         assert np.allclose(w[0] + w[1] * np.array(x1) + w[2] * np.array(x2), 0.0)
     assert line_segment(np.array([1.0, 0.0, 0.0]), limits) == ([], [])
-
-
-# ------------------------------------------------------------- latency ---
-
-def test_step_latency_is_measured():
-    """Printed for the benchmarks table, not asserted (timings on shared CI are noise)."""
-    w = PLAStepper(dataset="noisy", algorithm="pocket")
-    canvas = w.fig.canvas
-    canvas.draw()
-    full, blitted = [], []
-    for _ in range(20):
-        start = time.perf_counter()
-        w.step_button.click()
-        mid = time.perf_counter()
-        canvas.draw()
-        full.append(time.perf_counter() - start)
-        blitted.append(mid - start)
-    canvas.syncing_data_url = False  # a live front-end turns this off
-    w.reset()
-    canvas.draw()
-    live = []
-    for _ in range(20):
-        start = time.perf_counter()
-        w.step_button.click()
-        live.append(time.perf_counter() - start)
-    print(f"\nPLA stepper: step + fig.canvas.draw() median {1000 * np.median(full):.1f} ms, "
-          f"max {1000 * np.max(full):.1f} ms; blitted step (headless) median {1000 * np.median(blitted):.1f} ms; "
-          f"blitted step (live front-end) median {1000 * np.median(live):.1f} ms")
-    assert w.index == 20
 
 
 def test_a_point_added_in_code_outside_the_plot_widens_the_limits(widget):
