@@ -39,6 +39,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validate import real_array, real_number, whole_number
+from .nn import Layer
 
 __all__ = [
     # sizes and the loop version
@@ -496,30 +497,32 @@ def global_avg_pool_backward(dout, x_shape) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- layers ---
-# The protocol of coursekit.nn: ``params`` (a dict of arrays, {} when none),
+# The protocol of coursekit.nn.Layer: ``params`` (a dict of arrays, {} when none),
 # ``forward(x) -> (out, cache)``, ``backward(dout, cache) -> (dx, grads)`` with
-# ``grads`` keyed like ``params``.
+# ``grads`` keyed like ``params``; they stack in coursekit.nn.Sequential.
 
-class Conv2D:
+class Conv2D(Layer):
     """A convolution layer: F filters of size f_h × f_w over C input channels, plus one bias per filter.
 
-    ``params = {"W": (F, C, f_h, f_w), "b": (F,)}``, initialized with He's
-    normal rule (std = √(2 / (C·f_h·f_w)), for ReLU networks) from ``seed``.
+    ``params = {"W": (F, C, f_h, f_w), "b": (F,)}``, W drawn with He's normal
+    rule (std = √(2 / fan_in), fan_in = C·f_h·f_w, for ReLU networks) from ``rng``
+    (a seed or a NumPy Generator, as for ``coursekit.nn.Linear``), b = 0.
     ``method="im2col"`` (default) computes with one matrix product;
     ``method="loop"`` window by window (the same numbers, slower).
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size=3, stride=1, padding=0, *,
-                 seed: int = 0, method: str = "im2col"):
+                 rng: np.random.Generator | int | None = 0, method: str = "im2col"):
+        super().__init__()
         C = whole_number("in_channels", in_channels, 1, allow_float=False, noun="integer")
         F = whole_number("out_channels", out_channels, 1, allow_float=False, noun="integer")
         fh, fw = _pair("kernel_size", kernel_size, 1)
         if method not in ("im2col", "loop"):
             raise ValueError(f"method must be 'im2col' or 'loop', got {method!r}")
         self.stride, self.padding, self.method = _pair("stride", stride, 1), _pair("padding", padding, 0), method
-        rng = np.random.default_rng(whole_number("seed", seed, 0, allow_float=False, noun="integer"))
+        gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         fan_in = C * fh * fw
-        self.params = {"W": rng.normal(0.0, np.sqrt(2.0 / fan_in), size=(F, C, fh, fw)), "b": np.zeros(F)}
+        self.params = {"W": gen.normal(0.0, np.sqrt(2.0 / fan_in), size=(F, C, fh, fw)), "b": np.zeros(F)}
 
     def __repr__(self):
         F, C, fh, fw = self.params["W"].shape
@@ -549,15 +552,15 @@ class Conv2D:
         return dx, {"W": dW, "b": db}
 
 
-class _Pool:
+class _Pool(Layer):
     _forward = staticmethod(max_pool2d)
     _backward = staticmethod(max_pool2d_backward)
 
     def __init__(self, size=2, stride=None, padding=0):
+        super().__init__()
         self.size = _pair("size", size, 1)
         self.stride = self.size if stride is None else _pair("stride", stride, 1)
         self.padding = _pair("padding", padding, 0)
-        self.params: dict[str, np.ndarray] = {}
 
     def __repr__(self):
         return f"{type(self).__name__}(size={self.size}, stride={self.stride}, padding={self.padding})"
@@ -581,14 +584,8 @@ class AvgPool2D(_Pool):
     _backward = staticmethod(avg_pool2d_backward)
 
 
-class GlobalAvgPool:
+class GlobalAvgPool(Layer):
     """Global average pooling, (N, C, H, W) → (N, C): one number per feature map."""
-
-    def __init__(self):
-        self.params = {}
-
-    def __repr__(self):
-        return "GlobalAvgPool()"
 
     def forward(self, x):
         x = real_array("x", x, 4, _X_EXPECTED)
@@ -598,14 +595,8 @@ class GlobalAvgPool:
         return global_avg_pool_backward(dout, cache), {}
 
 
-class Flatten:
+class Flatten(Layer):
     """(N, C, H, W) → (N, C·H·W): the last feature volume becomes one vector per image for the dense layers."""
-
-    def __init__(self):
-        self.params: dict[str, np.ndarray] = {}
-
-    def __repr__(self):
-        return "Flatten()"
 
     def forward(self, x):
         x = real_array("x", x, (2, 3, 4, 5), "an array with a batch axis first, e.g. (N, C, H, W)")

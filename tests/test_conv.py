@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coursekit import conv
+from coursekit import conv, nn
 
 # ------------------------------------------------------------- helpers ---
 
@@ -264,54 +264,27 @@ def test_errors_name_what_was_expected():
 # ---------------------------------------------------------- layers ---
 
 
-def _numeric_grad(f, a, h=1e-6):
-    g = np.zeros_like(a)
-    for idx in np.ndindex(a.shape):
-        old = a[idx]
-        a[idx] = old + h
-        up = f()
-        a[idx] = old - h
-        down = f()
-        a[idx] = old
-        g[idx] = (up - down) / (2 * h)
-    return g
-
-
 @pytest.mark.parametrize("method", ["im2col", "loop"])
-def test_layers_stack_and_their_gradients_check(method):
-    """Conv2D → MaxPool2D → Conv2D → AvgPool2D → GlobalAvgPool, and Flatten: the protocol's
-    forward / backward, checked against centred differences in float64."""
+def test_layers_stack_in_nn_sequential_and_pass_the_gradient_check(method):
+    """Conv2D → ReLU → MaxPool2D → Conv2D → AvgPool2D → GlobalAvgPool, and Conv → Flatten → Linear: the
+    protocol's backward against centred differences (coursekit.nn's gradient check, float64)."""
     rng = np.random.default_rng(5)
-    layers = [conv.Conv2D(2, 3, 3, padding=1, seed=1, method=method), conv.MaxPool2D(2),
-              conv.Conv2D(3, 4, (2, 3), stride=(1, 2), seed=2, method=method), conv.AvgPool2D(2, 1),
-              conv.GlobalAvgPool()]
     x = rng.normal(size=(2, 2, 8, 12))
-    weights = rng.normal(size=(2, 4))
-
-    def loss():
-        h = x
-        for layer in layers:
-            h, _ = layer.forward(h)
-        return float(np.sum(h * weights))
-
-    h, caches = x, []
-    for layer in layers:
-        h, cache = layer.forward(h)
-        caches.append(cache)
-    assert h.shape == (2, 4)
-    grad, grads = weights, []
-    for layer, cache in zip(reversed(layers), reversed(caches)):
-        grad, g = layer.backward(grad, cache)
-        grads.append(g)
-        assert set(g) == set(layer.params)
-    np.testing.assert_allclose(grad, _numeric_grad(loss, x), atol=1e-6)
-    conv_grads = grads[-1]
-    np.testing.assert_allclose(conv_grads["W"], _numeric_grad(loss, layers[0].params["W"]), atol=1e-6)
-    np.testing.assert_allclose(conv_grads["b"], _numeric_grad(loss, layers[0].params["b"]), atol=1e-6)
+    pooled = nn.Sequential([conv.Conv2D(2, 3, 3, padding=1, rng=1, method=method), nn.ReLU(), conv.MaxPool2D(2),
+                            conv.Conv2D(3, 4, (2, 3), stride=(1, 2), rng=2, method=method), conv.AvgPool2D(2, 1),
+                            conv.GlobalAvgPool()])
+    assert pooled(x).shape == (2, 4)
+    for name, check in nn.check_layer(pooled, x).items():
+        # entry by entry: the relative error is inflated where a gradient entry is ~1e-6 itself
+        np.testing.assert_allclose(check.analytic, check.numeric, rtol=1e-6, atol=1e-9, err_msg=name)
+    classifier = nn.Sequential([conv.Conv2D(2, 3, 3, stride=2, rng=3, method=method), nn.Tanh(), conv.Flatten(),
+                                nn.Linear(3 * 3 * 5, 4, rng=4)])
+    checks = nn.check_model(classifier, x, np.array([1, 3]))
+    assert set(checks) == {"0.W", "0.b", "3.W", "3.b"} and max(c.error for c in checks.values()) < 1e-7
 
 
 def test_conv2d_layer_matches_torch_conv_layer_and_flatten():
-    layer = conv.Conv2D(3, 5, 3, stride=2, padding=1, seed=7)
+    layer = conv.Conv2D(3, 5, 3, stride=2, padding=1, rng=7)
     torch_layer = torch.nn.Conv2d(3, 5, 3, stride=2, padding=1).double()
     with torch.no_grad():
         torch_layer.weight.copy_(torch.tensor(layer.params["W"]))
@@ -320,7 +293,7 @@ def test_conv2d_layer_matches_torch_conv_layer_and_flatten():
     out, _ = layer.forward(x)
     np.testing.assert_allclose(out, torch_layer(torch.tensor(x)).detach().numpy(), atol=1e-12)
     # He initialization: std √(2 / fan_in), fan_in = 3·3·3
-    big = conv.Conv2D(3, 400, 3, seed=0).params["W"]
+    big = conv.Conv2D(3, 400, 3, rng=0).params["W"]
     assert abs(big.std() - np.sqrt(2 / 27)) < 0.01 and big.shape == (400, 3, 3, 3)
     flat, shape = conv.Flatten().forward(out)
     assert flat.shape == (4, 5 * 5 * 5)
