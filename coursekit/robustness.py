@@ -39,7 +39,8 @@ __all__ = [
     "NORMS", "norm", "ball_boundary", "project", "input_gradient", "fgsm", "pgd", "random_sign_noise",
     "accuracy", "accuracy_under_attack", "AdversarialBatches", "saliency_map", "extract_features",
     "linear_probe", "few_per_class", "new_head", "optimize_input", "deep_dream", "gram_matrix",
-    "image_to_patches", "TRANSFER_TABLES", "error_reduction",
+    "image_to_patches", "TRANSFER_TABLES", "error_reduction", "ROBUST_CNN_FILE", "ROBUST_EPS",
+    "train_robust_digits_cnn", "load_robust_digits_cnn",
 ]
 
 NORMS = ("1", "2", "inf")
@@ -470,3 +471,44 @@ TRANSFER_TABLES = {
                    {"Deep8": (85, 8 * 8 * 256), "Deep11": (86, 8 * 8 * 256), "Deep13": (86, 8 * 8 * 256),
                     "Deep16": (87, 8 * 8 * 256)}),
 }
+
+
+# ------------------------------------------- the adversarially trained CNN ---
+
+ROBUST_CNN_FILE = "digits_cnn_robust.npy"
+ROBUST_EPS = 0.2   # the L∞ radius the shipped robust model was trained at (pixels in [0, 1])
+
+
+def train_robust_digits_cnn(*, eps: float = ROBUST_EPS, steps: int = 7, epochs: int = 20, lr: float = 3e-3,
+                            clean_share: float = 0.0, seed: int = 0, device=None, progress=False):
+    """Adversarial training of unit 07's :class:`~coursekit.conv.DigitsCNN` (Madry et al.'s min–max).
+
+    Every batch is replaced by its PGD adversarial examples (L∞ ball of radius
+    ``eps``, ``steps`` steps, random start) against the current weights;
+    ``clean_share=0.5`` trains on clean and adversarial examples together
+    (deck 002's recipe). Otherwise as :func:`coursekit.conv.train_digits_cnn`.
+    Returns ``(model, history, clean test accuracy)``.
+    """
+    from . import conv
+    from .device import set_seed
+    from .train import evaluate, train
+
+    (X_train, y_train), test_data = conv._digits_split()
+    set_seed(whole_number("seed", seed, 0, allow_float=False))
+    model = conv.DigitsCNN()
+    batches = AdversarialBatches(model, X_train, y_train, eps, batch_size=64, clean_share=clean_share, seed=seed,
+                                 steps=steps)
+    history = train(model, batches, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=lr),
+                    epochs=epochs, seed=seed, device=device, progress=progress)
+    model.eval()
+    return model, history, evaluate(model, test_data)["accuracy"]
+
+
+def load_robust_digits_cnn(device=None):
+    """The digits CNN adversarially trained at ε = :data:`ROBUST_EPS` (shipped weights, checksum-checked), in eval mode."""
+    from . import conv
+    from .datasets import load_file
+    from .device import get_device
+
+    model = conv.load_weights(conv.DigitsCNN(), load_file(ROBUST_CNN_FILE))
+    return model.to(get_device() if device is None else device).eval()

@@ -117,6 +117,17 @@ def test_accuracy_under_attack_never_rises_and_pgd_is_at_most_fgsm(digits):
     assert fgsm[-1] < 0.2 and pgd[-1] < 0.05 and noise[2] > 0.9   # random noise of the same size barely hurts
 
 
+def test_the_shipped_robust_model_is_robust_where_the_standard_one_is_not(digits):
+    """Adversarial training at ε = 0.2 (the shipped weights): PGD at the trained ε leaves the standard
+    model almost nothing and the robust one most of its accuracy, for a little clean accuracy."""
+    standard, X, y = digits
+    robust = R.load_robust_digits_cnn(device="cpu")
+    eps = R.ROBUST_EPS
+    clean = [R.accuracy(m, X, y) for m in (standard, robust)]
+    attacked = [R.accuracy(m, R.pgd(m, X, y, eps, steps=10), y) for m in (standard, robust)]
+    assert attacked[0] < 0.1 and attacked[1] > 0.5 and clean[1] > 0.95 and clean[0] >= clean[1] - 0.05
+
+
 def test_adversarial_training_raises_robust_accuracy_on_a_toy_problem():
     """Tsipras et al.'s toy: feature 0 equals the label ±1 with probability 0.9 (robust), 30 weak features
     are 0.25·y plus noise (useful together, but ε = 0.5 turns each into -0.25·y). A standard linear
