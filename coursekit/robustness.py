@@ -40,7 +40,7 @@ __all__ = [
     "accuracy", "accuracy_under_attack", "AdversarialBatches", "saliency_map", "extract_features",
     "linear_probe", "few_per_class", "new_head", "optimize_input", "deep_dream", "gram_matrix",
     "image_to_patches", "TRANSFER_TABLES", "error_reduction", "ROBUST_CNN_FILE", "ROBUST_EPS",
-    "train_robust_digits_cnn", "load_robust_digits_cnn",
+    "train_robust_digits_cnn", "load_robust_digits_cnn", "fgsm_step", "project_linf", "nearest_centroid_accuracy",
 ]
 
 NORMS = ("1", "2", "inf")
@@ -102,6 +102,44 @@ def project(x_adv: torch.Tensor, x: torch.Tensor, eps: float, p="inf", clip=CLIP
         delta = delta * torch.clamp(eps / length, max=1.0)
     out = x + delta
     return out.clamp(*clip) if clip is not None else out
+
+
+# ------------------------------------------------ one step, in NumPy (exercises) ---
+
+
+def fgsm_step(x, grad, eps: float, *, targeted: bool = False, clip=CLIP) -> np.ndarray:
+    """FGSM on arrays, given the gradient ∇ₓl: ``x + ε·sign(grad)`` (``x − ε·sign(grad)`` when
+    ``targeted``, ``grad`` then being the gradient of the target's loss), clipped to ``clip``."""
+    x = real_array("x", x, (1, 2, 3, 4), "an array of pixels")
+    grad = real_array("grad", grad, x.ndim, f"an array of the shape of x, {x.shape}")
+    if grad.shape != x.shape:
+        raise ValueError(f"grad must have the shape of x, {x.shape}, got {grad.shape}")
+    out = x + (-1.0 if targeted else 1.0) * _check_eps(eps) * np.sign(grad)
+    return np.clip(out, *clip) if clip is not None else out
+
+
+def project_linf(x_adv, x, eps: float, clip=CLIP) -> np.ndarray:
+    """The projection onto the L∞ ball of radius ε around ``x`` (then onto the pixel range), on arrays:
+    every pixel's change is clamped to [−ε, ε]."""
+    x = real_array("x", x, (1, 2, 3, 4), "an array of pixels")
+    x_adv = real_array("x_adv", x_adv, x.ndim, f"an array of the shape of x, {x.shape}")
+    if x_adv.shape != x.shape:
+        raise ValueError(f"x_adv must have the shape of x, {x.shape}, got {x_adv.shape}")
+    eps = _check_eps(eps)
+    out = np.clip(x_adv, x - eps, x + eps)
+    return np.clip(out, *clip) if clip is not None else out
+
+
+def nearest_centroid_accuracy(train_features, y_train, test_features, y_test) -> float:
+    """The simplest linear probe: one prototype per class, the mean of its training features; a test
+    example gets the class of the nearest prototype (Euclidean). Returns the test accuracy."""
+    train_features = real_array("train_features", train_features, 2, "a 2-D array (N, D): one row per example")
+    test_features = real_array("test_features", test_features, 2, "a 2-D array (N, D): one row per example")
+    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
+    classes = np.unique(y_train)
+    centroids = np.stack([train_features[y_train == c].mean(axis=0) for c in classes])
+    distances = ((test_features[:, None, :] - centroids[None]) ** 2).sum(axis=2)
+    return float(np.mean(classes[distances.argmin(axis=1)] == y_test))
 
 
 # --------------------------------------------------------------- attacks ---
