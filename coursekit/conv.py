@@ -30,6 +30,7 @@ expected.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass
@@ -619,9 +620,27 @@ from torch import nn  # noqa: E402
 __all__ += [
     "conv_params", "conv_macs", "linear_params", "count_parameters", "LayerCount", "layer_table",
     "lenet5", "alexnet", "vgg16", "resnet18", "ResidualBlock", "DenseBlock", "small_resnet", "trace_shapes",
-    "residual_paths", "DigitsCNN", "digits_images", "train_digits_cnn", "load_digits_cnn", "save_weights",
-    "load_weights", "predict_digits", "DIGITS_CNN_FILE",
+    "residual_paths", "DigitsCNN", "digits_images", "digits_split", "train_digits_cnn", "load_digits_cnn", "save_weights",
+    "load_weights", "predict_digits", "DIGITS_CNN_FILE", "threads_as_train",
 ]
+
+
+def threads_as_train(fn):
+    """Run ``fn(model, ...)`` with the intra-op CPU threads ``coursekit.train`` uses for that model.
+
+    Attacks and input optimization are many small forward and backward passes,
+    like training: for the workbook's small networks one thread is faster than two
+    (see ``coursekit.train.cpu_threads``; PGD on the digits CNN took 15 times the
+    CPU time with two threads on a loaded two-core machine)."""
+    @functools.wraps(fn)
+    def wrapped(model, *args, **kwargs):
+        from .train import cpu_threads  # imported here: coursekit.train imports torch's training parts
+
+        parameter = next(model.parameters(), None)
+        with cpu_threads("auto", model, parameter.device if parameter is not None else None):
+            return fn(model, *args, **kwargs)
+    return wrapped
+
 
 # --------------------------------------------------------------- counting ---
 
@@ -984,6 +1003,7 @@ def load_digits_cnn(device=None) -> DigitsCNN:
     return model.to(get_device() if device is None else device).eval()
 
 
+@threads_as_train
 def predict_digits(model: nn.Module, x) -> np.ndarray:
     """The digit (class index) ``model`` predicts for each image of ``x`` (any shape
     :func:`digits_images` accepts, pixels in [0, 1]), as a NumPy int array."""
@@ -996,7 +1016,7 @@ def predict_digits(model: nn.Module, x) -> np.ndarray:
     return labels
 
 
-def _digits_split(classes=None):
+def digits_split(classes=None):
     """scikit-learn's digits as ((X_train, y_train), (X_test, y_test)) tensors of shape (N, 1, 8, 8),
     the seed-0 split of ``coursekit.datasets.load_digits``; with ``classes`` only those digits,
     relabelled 0..len(classes)-1 in the order given."""
@@ -1027,7 +1047,7 @@ def train_digits_cnn(classes: Sequence[int] | None = None, *, epochs: int = 8, b
     from .train import evaluate, train
 
     classes = None if classes is None else [whole_number("classes", c, 0, 9, allow_float=False) for c in classes]
-    train_data, test_data = _digits_split(classes)
+    train_data, test_data = digits_split(classes)
     set_seed(whole_number("seed", seed, 0, allow_float=False, noun="integer"))
     model = DigitsCNN(num_classes=10 if classes is None else len(classes))
     history = train(model, train_data, nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=lr),

@@ -34,6 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._validate import real_array, real_number, whole_number
+from .conv import threads_as_train as _threads_as_train
 
 __all__ = [
     "NORMS", "norm", "ball_boundary", "project", "input_gradient", "fgsm", "pgd", "random_sign_noise",
@@ -45,6 +46,7 @@ __all__ = [
 
 NORMS = ("1", "2", "inf")
 CLIP = (0.0, 1.0)   # pixel range of the workbook's images
+
 
 
 def _norm_name(p) -> str:
@@ -153,6 +155,7 @@ def _check_eps(eps) -> float:
     return real_number("eps", eps, 0.0, meaning="the radius of the ball the perturbation stays in")
 
 
+@_threads_as_train
 @torch.enable_grad()
 def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=None) -> torch.Tensor:
     """∇ₓ l(f(x), y): how the loss changes with each pixel, for a batch (the model's parameters are not touched)."""
@@ -162,6 +165,7 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=N
     return grad
 
 
+@_threads_as_train
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, targeted: bool = False,
          loss_fn=None, clip=CLIP) -> torch.Tensor:
     """The fast gradient sign method (Goodfellow et al. 2015), one step to the corner of the L∞ ball.
@@ -176,6 +180,7 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, targ
     return x_adv.clamp(*clip).detach() if clip is not None else x_adv.detach()
 
 
+@_threads_as_train
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, steps: int = 20,
         step_size: float | None = None, p="inf", random_start: bool = True, targeted: bool = False,
         loss_fn=None, clip=CLIP, seed: int = 0, return_losses: bool = False):
@@ -226,6 +231,7 @@ def random_sign_noise(x: torch.Tensor, eps: float, *, seed: int = 0, clip=CLIP) 
     return out.clamp(*clip) if clip is not None else out
 
 
+@_threads_as_train
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """The share of examples that ``model`` classifies as ``y`` (evaluation mode, no gradients)."""
     was_training = model.training
@@ -236,6 +242,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return right
 
 
+@_threads_as_train
 def accuracy_under_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Callable,
                           eps_values: Sequence[float], **attack_args) -> list[float]:
     """Accuracy on ``attack(model, x, y, eps, **attack_args)`` for each ε (ε = 0 is the clean accuracy)."""
@@ -304,6 +311,7 @@ class AdversarialBatches:
 # ----------------------------------------------------------- looking inside ---
 
 
+@_threads_as_train
 def saliency_map(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
     """|∂ s_target / ∂x|: how strongly each pixel moves the score of ``target`` (default: the predicted class).
 
@@ -323,6 +331,7 @@ def saliency_map(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None 
     return grad.amax(dim=1) if grad.dim() == 4 else grad
 
 
+@_threads_as_train
 def extract_features(model: nn.Module, x, layer: str | nn.Module, batch_size: int = 512) -> np.ndarray:
     """What the layer ``layer`` (a submodule or its name in ``model.named_modules()``) outputs for each
     input, flattened to one row per example: a NumPy array (N, D) for a linear probe, PCA or plots."""
@@ -400,6 +409,7 @@ def new_head(model: nn.Module, num_classes: int, *, head: str = "fc", freeze: bo
     return model.to(old.weight.device)
 
 
+@_threads_as_train
 def optimize_input(model: nn.Module, x0: torch.Tensor, objective: Callable[[nn.Module, torch.Tensor], torch.Tensor],
                    *, steps: int = 100, lr: float = 0.05, clip=CLIP) -> tuple[torch.Tensor, list[float]]:
     """Gradient *ascent* on the input: change ``x`` (not the weights) to raise ``objective(model, x)``.
@@ -531,7 +541,7 @@ def train_robust_digits_cnn(*, eps: float = ROBUST_EPS, steps: int = 7, epochs: 
     from .device import set_seed
     from .train import evaluate, train
 
-    (X_train, y_train), test_data = conv._digits_split()
+    (X_train, y_train), test_data = conv.digits_split()
     set_seed(whole_number("seed", seed, 0, allow_float=False))
     model = conv.DigitsCNN()
     batches = AdversarialBatches(model, X_train, y_train, eps, batch_size=64, clean_share=clean_share, seed=seed,

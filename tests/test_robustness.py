@@ -27,7 +27,7 @@ def _batch(seed=0, n=6, classes=3):
 @pytest.fixture(scope="module")
 def digits():
     """The shipped digits CNN and 150 test images (seed-0 split)."""
-    _, (X, y) = conv._digits_split()
+    _, (X, y) = conv.digits_split()
     return conv.load_digits_cnn(device="cpu"), X[:150], y[:150]
 
 
