@@ -331,20 +331,42 @@ def im2col(x, kernel_size, stride=1, padding=0) -> np.ndarray:
 
     Rows run over images, then output rows, then output columns; a row holds
     the window's channels, then its rows, then its columns, the order of
-    ``W.reshape(F, -1)``. A convolution is then one matrix product.
+    ``W.reshape(F, -1)``. A convolution is then one matrix product. (The layers
+    keep the transpose of this matrix, one *column* per window, which makes the
+    copies cheaper; this returns a view of it.)
     """
     x = real_array("x", x, 4, _X_EXPECTED)
     (fh, fw), stride, padding = _pair("kernel_size", kernel_size, 1), _pair("stride", stride, 1), \
         _pair("padding", padding, 0)
     Ho, Wo = _out_hw(x.shape[2], x.shape[3], (fh, fw), stride, padding)
-    return _im2col(x, fh, fw, stride, padding, Ho, Wo)
+    return _im2col(x, fh, fw, stride, padding, Ho, Wo).T
+
+
+def _span(size: int, offset: int, stride: int, pad: int, out: int):
+    """For kernel offset ``offset``: the output positions i whose input pixel i·stride + offset − pad
+    lies inside the image (not in the padding), as (first i, last i, first pixel); None if there are none."""
+    first = max(0, -(-(pad - offset) // stride))
+    last = min(out - 1, (size - 1 + pad - offset) // stride)
+    return None if last < first else (first, last, first * stride + offset - pad)
 
 
 def _im2col(x, fh, fw, stride, padding, Ho, Wo):
-    N, C = x.shape[:2]
-    windows = sliding_window_view(pad2d(x, padding), (fh, fw), axis=(2, 3))   # a view: (N, C, Hp-fh+1, Wp-fw+1, fh, fw)
-    windows = windows[:, :, :Ho * stride[0]:stride[0], :Wo * stride[1]:stride[1]]
-    return windows.transpose(0, 2, 3, 1, 4, 5).reshape(N * Ho * Wo, C * fh * fw)
+    """The windows as *columns*: (C·f_h·f_w, N·H_out·W_out), built with one strided copy per kernel
+    offset (a, b); zero padding is simply the part of a column no copy writes to."""
+    N, C, H, W_ = x.shape
+    (sh, sw), (ph, pw) = stride, padding
+    xc = x.transpose(1, 0, 2, 3)                           # (C, N, H, W): a view
+    cols = np.zeros((C, fh, fw, N, Ho, Wo), dtype=x.dtype)
+    for a in range(fh):
+        rows = _span(H, a, sh, ph, Ho)
+        for b in range(fw):
+            columns = _span(W_, b, sw, pw, Wo)
+            if rows is None or columns is None:
+                continue
+            (i0, i1, r0), (j0, j1, c0) = rows, columns
+            cols[:, a, b, :, i0:i1 + 1, j0:j1 + 1] = xc[:, :, r0:r0 + (i1 - i0) * sh + 1:sh,
+                                                        c0:c0 + (j1 - j0) * sw + 1:sw]
+    return cols.reshape(C * fh * fw, N * Ho * Wo)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
@@ -364,36 +386,44 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
     if cols.shape != (N * Ho * Wo, C * fh * fw):
         raise ValueError(f"cols must have shape (N·H_out·W_out, C·f_h·f_w) = ({N * Ho * Wo}, {C * fh * fw}), "
                          f"got {cols.shape}")
-    return _col2im(cols, (N, C, H, W_), fh, fw, stride, padding, Ho, Wo)
+    return _col2im(cols.T, (N, C, H, W_), fh, fw, stride, padding, Ho, Wo)
 
 
 def _col2im(cols, x_shape, fh, fw, stride, padding, Ho, Wo):
+    """Columns (C·f_h·f_w, N·H_out·W_out) back onto an (N, C, H, W) array, one strided addition per
+    kernel offset; what fell on the padding is dropped."""
     N, C, H, W_ = x_shape
     (sh, sw), (ph, pw) = stride, padding
-    d = cols.reshape(N, Ho, Wo, C, fh, fw)
-    dxp = np.zeros((N, C, H + 2 * ph, W_ + 2 * pw), dtype=cols.dtype)
-    for a in range(fh):          # one strided block of pixels per kernel offset (a, c): f_h·f_w additions
-        for c in range(fw):
-            dxp[:, :, a:a + sh * Ho:sh, c:c + sw * Wo:sw] += d[:, :, :, :, a, c].transpose(0, 3, 1, 2)
-    return dxp[:, :, ph:ph + H, pw:pw + W_]
+    d = cols.reshape(C, fh, fw, N, Ho, Wo)
+    dxc = np.zeros((C, N, H, W_), dtype=cols.dtype)
+    for a in range(fh):
+        rows = _span(H, a, sh, ph, Ho)
+        for b in range(fw):
+            columns = _span(W_, b, sw, pw, Wo)
+            if rows is None or columns is None:
+                continue
+            (i0, i1, r0), (j0, j1, c0) = rows, columns
+            dxc[:, :, r0:r0 + (i1 - i0) * sh + 1:sh, c0:c0 + (j1 - j0) * sw + 1:sw] += \
+                d[:, a, b, :, i0:i1 + 1, j0:j1 + 1]
+    return dxc.transpose(1, 0, 2, 3)
 
 
 def _conv2d_im2col(x, W, b, stride, padding, Ho, Wo):
     N, F = x.shape[0], W.shape[0]
     cols = _im2col(x, *W.shape[2:], stride, padding, Ho, Wo)
-    out = cols @ W.reshape(F, -1).T                       # (N·Ho·Wo, F): one matrix product
+    out = W.reshape(F, -1) @ cols                         # (F, N·Ho·Wo): one matrix product
     if b is not None:
-        out += b
-    return out.reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2), cols
+        out += b[:, None]
+    return out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3), cols
 
 
 def _conv2d_im2col_backward(dout, x_shape, W, cols, stride, padding):
     F = W.shape[0]
     Ho, Wo = dout.shape[2:]
-    g = dout.transpose(0, 2, 3, 1).reshape(-1, F)        # (N·Ho·Wo, F), rows in the order of cols
-    dW = (g.T @ cols).reshape(W.shape)
-    dx = _col2im(g @ W.reshape(F, -1), x_shape, *W.shape[2:], stride, padding, Ho, Wo)
-    return dx, dW, g.sum(axis=0)
+    g = dout.transpose(1, 0, 2, 3).reshape(F, -1)        # (F, N·Ho·Wo), columns in the order of cols
+    dW = (g @ cols.T).reshape(W.shape)
+    dx = _col2im(W.reshape(F, -1).T @ g, x_shape, *W.shape[2:], stride, padding, Ho, Wo)
+    return dx, dW, g.sum(axis=1)
 
 
 def conv2d(x, W, b=None, stride=1, padding=0) -> np.ndarray:
