@@ -350,22 +350,29 @@ def _span(size: int, offset: int, stride: int, pad: int, out: int):
     return None if last < first else (first, last, first * stride + offset - pad)
 
 
-def _im2col(x, fh, fw, stride, padding, Ho, Wo):
-    """The windows as *columns*: (C·f_h·f_w, N·H_out·W_out), built with one strided copy per kernel
-    offset (a, b); zero padding is simply the part of a column no copy writes to."""
-    N, C, H, W_ = x.shape
+def _offset_blocks(H: int, W_: int, fh: int, fw: int, stride, padding, Ho: int, Wo: int):
+    """For each kernel offset (a, b): the output cells whose input pixel is inside the image, and those
+    pixels, as (a, b, output rows and columns, input rows and columns) slices."""
     (sh, sw), (ph, pw) = stride, padding
-    xc = x.transpose(1, 0, 2, 3)                           # (C, N, H, W): a view
-    cols = np.zeros((C, fh, fw, N, Ho, Wo), dtype=x.dtype)
     for a in range(fh):
         rows = _span(H, a, sh, ph, Ho)
         for b in range(fw):
             columns = _span(W_, b, sw, pw, Wo)
             if rows is None or columns is None:
-                continue
+                continue   # this offset only ever sees padding
             (i0, i1, r0), (j0, j1, c0) = rows, columns
-            cols[:, a, b, :, i0:i1 + 1, j0:j1 + 1] = xc[:, :, r0:r0 + (i1 - i0) * sh + 1:sh,
-                                                        c0:c0 + (j1 - j0) * sw + 1:sw]
+            yield (a, b, (slice(i0, i1 + 1), slice(j0, j1 + 1)),
+                   (slice(r0, r0 + (i1 - i0) * sh + 1, sh), slice(c0, c0 + (j1 - j0) * sw + 1, sw)))
+
+
+def _im2col(x, fh, fw, stride, padding, Ho, Wo):
+    """The windows as *columns*: (C·f_h·f_w, N·H_out·W_out), built with one strided copy per kernel
+    offset (a, b); zero padding is simply the part of a column no copy writes to."""
+    N, C, H, W_ = x.shape
+    xc = x.transpose(1, 0, 2, 3)                           # (C, N, H, W): a view
+    cols = np.zeros((C, fh, fw, N, Ho, Wo), dtype=x.dtype)
+    for a, b, (out_i, out_j), (in_i, in_j) in _offset_blocks(H, W_, fh, fw, stride, padding, Ho, Wo):
+        cols[:, a, b, :, out_i, out_j] = xc[:, :, in_i, in_j]
     return cols.reshape(C * fh * fw, N * Ho * Wo)
 
 
@@ -393,18 +400,10 @@ def _col2im(cols, x_shape, fh, fw, stride, padding, Ho, Wo):
     """Columns (C·f_h·f_w, N·H_out·W_out) back onto an (N, C, H, W) array, one strided addition per
     kernel offset; what fell on the padding is dropped."""
     N, C, H, W_ = x_shape
-    (sh, sw), (ph, pw) = stride, padding
     d = cols.reshape(C, fh, fw, N, Ho, Wo)
     dxc = np.zeros((C, N, H, W_), dtype=cols.dtype)
-    for a in range(fh):
-        rows = _span(H, a, sh, ph, Ho)
-        for b in range(fw):
-            columns = _span(W_, b, sw, pw, Wo)
-            if rows is None or columns is None:
-                continue
-            (i0, i1, r0), (j0, j1, c0) = rows, columns
-            dxc[:, :, r0:r0 + (i1 - i0) * sh + 1:sh, c0:c0 + (j1 - j0) * sw + 1:sw] += \
-                d[:, a, b, :, i0:i1 + 1, j0:j1 + 1]
+    for a, b, (out_i, out_j), (in_i, in_j) in _offset_blocks(H, W_, fh, fw, stride, padding, Ho, Wo):
+        dxc[:, :, in_i, in_j] += d[:, a, b, :, out_i, out_j]
     return dxc.transpose(1, 0, 2, 3)
 
 
