@@ -81,28 +81,54 @@ def real_number(name: str, value, low: float = -INF, high: float = INF, meaning:
     return number
 
 
-def real_array(name: str, value, ndim: int | tuple[int, ...], expected: str, *, finite: bool = True) -> np.ndarray:
-    """``value`` as a NumPy array of real numbers with ``ndim`` dimensions (an int or a tuple of allowed ones).
-
-    A float array keeps its dtype (float32 stays float32, so that a benchmark
-    against float32 PyTorch compares like with like); integers and booleans
-    become float64. ``expected`` describes the shape in words, e.g.
-    ``"a 4-D array of shape (N, C, H, W)"``; a wrong shape or a non-finite
-    entry is a ValueError that names it, and something that is not numbers a TypeError.
+def real_array(name: str, value, ndim: int | tuple[int, ...] | None = None, shape_text: str = "", *,
+               dtype=np.float64, finite: bool = True) -> np.ndarray:
+    """A real-valued array as ``dtype`` (``None`` keeps a float32 / float64 array as it
+    is and makes anything else float64), with ``ndim`` dimensions (one number or a
+    tuple of those allowed). ``shape_text`` says in words what shape is expected, for
+    the message: ``X must be a 3-D array of shape (B, T, D) (batch, time, features), got
+    shape (4, 5)``. Booleans, text and complex numbers are refused; so are nan and
+    ±inf unless ``finite=False``.
     """
+    expected = "an array of real numbers" if ndim is None else f"a {_dims(ndim)} array of real numbers"
+    if shape_text:
+        expected += f" of shape {shape_text}"
     try:
-        array = np.asarray(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be {expected}, got {type(value).__name__}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be {expected} of real numbers, got values of type {array.dtype}")
-    if array.dtype.kind != "f":
-        array = array.astype(np.float64)
-    allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
-    if array.ndim not in allowed:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise ValueError(f"{name} must be {expected}, got a ragged {type(value).__name__}") from None
+    if raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be {expected}, got {type(value).__name__} of dtype {raw.dtype}")
+    if dtype is None:
+        dtype = raw.dtype if raw.dtype in (np.float32, np.float64) else np.float64
+    array = raw.astype(dtype, copy=False)
+    allowed = (ndim,) if isinstance(ndim, int) else ndim
+    if allowed is not None and array.ndim not in allowed:
         raise ValueError(f"{name} must be {expected}, got shape {array.shape}")
     if finite and not np.all(np.isfinite(array)):
-        where = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
-        raise ValueError(f"{name} must contain finite numbers only, but {name}[{', '.join(map(str, where))}] "
-                         f"is {array[where]}")
+        bad = int(np.count_nonzero(~np.isfinite(array)))
+        raise ValueError(f"{name} must hold finite numbers, but {bad} of its {array.size} entries "
+                         f"(shape {array.shape}) are nan or inf")
     return array
+
+
+def index_array(name: str, value, size: int, meaning: str = "") -> np.ndarray:
+    """Integer indices into something of length ``size``, each in 0..size-1, as int64."""
+    expected = f"integer indices from 0 to {size - 1}{f' ({meaning})' if meaning else ''}"
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold {expected}, got a ragged {type(value).__name__}") from None
+    if raw.dtype.kind not in "iu" and not (raw.dtype.kind == "f" and raw.size and np.all(raw == np.round(raw))):
+        if not (raw.dtype.kind == "f" and raw.size == 0):
+            raise ValueError(f"{name} must hold {expected}, got {type(value).__name__} of dtype {raw.dtype}")
+    array = raw.astype(np.int64)
+    if array.size and (array.min() < 0 or array.max() >= size):
+        raise ValueError(f"{name} must hold {expected}, got values from {array.min()} to {array.max()}")
+    return array
+
+
+def _dims(ndim) -> str:
+    if isinstance(ndim, int):
+        return f"{ndim}-D"
+    return " or ".join(f"{n}-D" for n in ndim)

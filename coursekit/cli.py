@@ -26,6 +26,15 @@ def build_parser() -> argparse.ArgumentParser:
     gra.add_argument("-j", "--jobs", type=int, default=1, metavar="N", help="grade N submissions at once")
     gra.add_argument("--seed", type=int, default=None,
                      help="seed of the grader's re-run of the checks (default: a new random one, saved in grades.json)")
+    gra.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                     help="grade on a Dask distributed cluster (tcp://host:8786): one task per notebook")
+    gra.add_argument("--manual", metavar="CSV", default=None,
+                     help="hand-given points of written answers: columns student, grade_id, points, comment")
+    gra.add_argument("--deadline", metavar="TIME", default=None,
+                     help="the deadline, ISO 8601 (2026-05-01T23:59+08:00; without a zone: UTC); a submission's "
+                          "time is nbgrader's timestamp.txt in its folder, else the file's modification time")
+    gra.add_argument("--late-penalty", type=float, default=100.0, metavar="PERCENT",
+                     help="percent of the points taken off per started day late (default 100: late scores 0)")
     _limit_options(gra)
     return parser
 
@@ -64,12 +73,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"released {path}")
         return 0
     if args.command == "validate":
-        result = grading.validate(args.notebook, limits=_limits(args))
-        return 0 if result.status != "invalid" else 1
+        from .grading.worker import adopt_orphans, kill_descendants
+
+        adopt_orphans()  # without bubblewrap, what the kernel leaves running is ended here
+        try:
+            result = grading.validate(args.notebook, limits=_limits(args))
+        finally:
+            kill_descendants()
+        return 0 if result.status not in ("invalid", "grader error") else 1
     if args.command == "grade":
         try:
-            grading.grade(args.source, args.submissions, args.out, jobs=args.jobs, limits=_limits(args), seed=args.seed)
-        except (ValueError, grading.ReleaseError) as err:
+            grading.grade(args.source, args.submissions, args.out, jobs=args.jobs, limits=_limits(args), seed=args.seed,
+                          scheduler=args.scheduler, manual=args.manual, deadline=args.deadline,
+                          late_penalty=args.late_penalty)
+        except (ValueError, OSError, grading.ReleaseError) as err:
             print(f"coursekit grade: {err}", file=sys.stderr)
             return 1
         return 0

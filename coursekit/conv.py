@@ -165,9 +165,9 @@ class PoolWindow(_Window):
 
 def _check_image_kernel(image, kernel):
     """A single image (H, W) with a kernel (f_h, f_w), or (C, H, W) with (C, f_h, f_w)."""
-    x = real_array("image", image, (2, 3), "a 2-D array (H, W) or a 3-D array (C, H, W)")
-    k = real_array("kernel", kernel, x.ndim,
-                   "a 2-D array (f_h, f_w)" if x.ndim == 2 else "a 3-D array (C, f_h, f_w), like the image (C, H, W)")
+    x = real_array("image", image, (2, 3), "(H, W), or (C, H, W) with channels", dtype=None)
+    k = real_array("kernel", kernel, x.ndim, "(f_h, f_w)" if x.ndim == 2 else "(C, f_h, f_w), like the image (C, H, W)",
+                   dtype=None)
     if x.ndim == 3 and k.shape[0] != x.shape[0]:
         raise ValueError(f"kernel must span all {x.shape[0]} channels of the image (filters extend the full depth "
                          f"of the input), got kernel shape {k.shape} for image shape {x.shape}")
@@ -232,7 +232,7 @@ def conv_trace(image, kernel, stride=1, padding=0, bias: float = 0.0) -> list[Co
 
 def pool_trace(feature_map, size=2, stride=None, mode: str = "max") -> list[PoolWindow]:
     """Every window of a max (``mode="max"``) or average (``"avg"``) pooling of one 2-D map, in order."""
-    x = real_array("feature_map", feature_map, 2, "a 2-D array (H, W): one feature map")
+    x = real_array("feature_map", feature_map, 2, "(H, W): one feature map", dtype=None)
     if mode not in ("max", "avg"):
         raise ValueError(f"mode must be 'max' or 'avg', got {mode!r}")
     size = _pair("size", size, 1)
@@ -253,18 +253,18 @@ def pool_trace(feature_map, size=2, stride=None, mode: str = "max") -> list[Pool
 
 # ------------------------------------------------ batched convolution: checks ---
 
-_X_EXPECTED = "a 4-D array of shape (N, C, H, W): a batch of N images with C channels"
-_W_EXPECTED = "a 4-D array of shape (F, C, f_h, f_w): F filters, each spanning the C input channels"
+_X_EXPECTED = "(N, C, H, W), a batch of N images with C channels"
+_W_EXPECTED = "(F, C, f_h, f_w), F filters spanning the C input channels"
 
 
 def _check_conv(x, W, b, stride, padding):
-    x = real_array("x", x, 4, _X_EXPECTED)
-    W = real_array("W", W, 4, _W_EXPECTED)
+    x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
+    W = real_array("W", W, 4, _W_EXPECTED, dtype=None)
     if W.shape[1] != x.shape[1]:
         raise ValueError(f"W must have shape (F, C, f_h, f_w) with C = {x.shape[1]} input channels as in x of shape "
                          f"{x.shape}, got W of shape {W.shape}")
     if b is not None:
-        b = real_array("b", b, 1, f"a 1-D array of shape (F,) = ({W.shape[0]},), one bias per filter")
+        b = real_array("b", b, 1, f"(F,) = ({W.shape[0]},), one bias per filter", dtype=None)
         if b.shape != (W.shape[0],):
             raise ValueError(f"b must have shape (F,) = ({W.shape[0]},), one bias per filter, got {b.shape}")
     stride, padding = _pair("stride", stride, 1), _pair("padding", padding, 0)
@@ -273,7 +273,7 @@ def _check_conv(x, W, b, stride, padding):
 
 
 def _check_dout(dout, expected_shape: tuple, what: str = "the layer's output") -> np.ndarray:
-    dout = real_array("dout", dout, len(expected_shape), f"an array of shape {expected_shape} ({what})")
+    dout = real_array("dout", dout, len(expected_shape), f"{expected_shape} ({what})", dtype=None)
     if dout.shape != tuple(expected_shape):
         raise ValueError(f"dout must have the shape of {what}, {tuple(expected_shape)}, got {dout.shape}")
     return dout
@@ -335,7 +335,7 @@ def im2col(x, kernel_size, stride=1, padding=0) -> np.ndarray:
     keep the transpose of this matrix, one *column* per window, which makes the
     copies cheaper; this returns a view of it.)
     """
-    x = real_array("x", x, 4, _X_EXPECTED)
+    x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
     (fh, fw), stride, padding = _pair("kernel_size", kernel_size, 1), _pair("stride", stride, 1), \
         _pair("padding", padding, 0)
     Ho, Wo = _out_hw(x.shape[2], x.shape[3], (fh, fw), stride, padding)
@@ -388,8 +388,7 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
     (fh, fw), stride, padding = _pair("kernel_size", kernel_size, 1), _pair("stride", stride, 1), \
         _pair("padding", padding, 0)
     Ho, Wo = _out_hw(H, W_, (fh, fw), stride, padding)
-    cols = real_array("cols", cols, 2, f"a 2-D array of shape (N·H_out·W_out, C·f_h·f_w) = "
-                                       f"({N * Ho * Wo}, {C * fh * fw})")
+    cols = real_array("cols", cols, 2, f"(N·H_out·W_out, C·f_h·f_w) = ({N * Ho * Wo}, {C * fh * fw})", dtype=None)
     if cols.shape != (N * Ho * Wo, C * fh * fw):
         raise ValueError(f"cols must have shape (N·H_out·W_out, C·f_h·f_w) = ({N * Ho * Wo}, {C * fh * fw}), "
                          f"got {cols.shape}")
@@ -450,7 +449,7 @@ def conv2d_backward(dout, x, W, stride=1, padding=0):
 # --------------------------------------------------------------- pooling ---
 
 def _check_pool(x, size, stride, padding, what="x"):
-    x = real_array(what, x, (2, 3, 4), "an array of 2 to 4 dimensions whose last two are (H, W), e.g. (N, C, H, W)")
+    x = real_array(what, x, (2, 3, 4), "(..., H, W), e.g. (N, C, H, W)", dtype=None)
     size = _pair("size", size, 1)
     stride = size if stride is None else _pair("stride", stride, 1)
     padding = _pair("padding", padding, 0)
@@ -515,7 +514,7 @@ def avg_pool2d_backward(dout, x, size=2, stride=None, padding=0) -> np.ndarray:
 
 def global_avg_pool(x) -> np.ndarray:
     """Global average pooling: each feature map becomes one number, (N, C, H, W) → (N, C)."""
-    x = real_array("x", x, 4, _X_EXPECTED)
+    x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
     return x.mean(axis=(2, 3))
 
 
@@ -560,7 +559,7 @@ class Conv2D(Layer):
 
     def forward(self, x):
         W, b = self.params["W"], self.params["b"]
-        x = real_array("x", x, 4, _X_EXPECTED)
+        x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
         if x.shape[1] != W.shape[1]:
             raise ValueError(f"x must have C = {W.shape[1]} channels (this layer's in_channels), got x of shape "
                              f"{x.shape}")
@@ -596,7 +595,7 @@ class _Pool(Layer):
         return f"{type(self).__name__}(size={self.size}, stride={self.stride}, padding={self.padding})"
 
     def forward(self, x):
-        x = real_array("x", x, 4, _X_EXPECTED)
+        x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
         return type(self)._forward(x, self.size, self.stride, self.padding), x
 
     def backward(self, dout, cache):
@@ -618,7 +617,7 @@ class GlobalAvgPool(Layer):
     """Global average pooling, (N, C, H, W) → (N, C): one number per feature map."""
 
     def forward(self, x):
-        x = real_array("x", x, 4, _X_EXPECTED)
+        x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
         return global_avg_pool(x), x.shape
 
     def backward(self, dout, cache):
@@ -629,7 +628,7 @@ class Flatten(Layer):
     """(N, C, H, W) → (N, C·H·W): the last feature volume becomes one vector per image for the dense layers."""
 
     def forward(self, x):
-        x = real_array("x", x, (2, 3, 4, 5), "an array with a batch axis first, e.g. (N, C, H, W)")
+        x = real_array("x", x, (2, 3, 4, 5), "(N, ...), batch first, e.g. (N, C, H, W)", dtype=None)
         return x.reshape(x.shape[0], -1), x.shape
 
     def backward(self, dout, cache):
@@ -936,7 +935,7 @@ def digits_images(x) -> torch.Tensor:
     """Digits as a float32 batch (N, 1, 8, 8): accepts rows of 64 pixels (N, 64),
     images (N, 8, 8) or (N, 1, 8, 8), as NumPy arrays or tensors, pixels in [0, 1]."""
     if not isinstance(x, torch.Tensor):
-        x = torch.as_tensor(real_array("x", x, (2, 3, 4), "digits of shape (N, 64), (N, 8, 8) or (N, 1, 8, 8)"),
+        x = torch.as_tensor(real_array("x", x, (2, 3, 4), "(N, 64), (N, 8, 8) or (N, 1, 8, 8): digits"),
                             dtype=torch.float32)
     if x.dim() == 2 and x.shape[1] == 64:
         x = x.reshape(-1, 1, 8, 8)

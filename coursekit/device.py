@@ -7,6 +7,7 @@ overrides the choice, for example to compare timings.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import random
@@ -213,12 +214,12 @@ def _frontend_findings() -> list[Finding]:
     except metadata.PackageNotFoundError:
         findings.append(Finding(False, "jupyterlab_widgets missing: JupyterLab will print 'Error displaying widget'",
                                 "pip install jupyterlab_widgets, then restart JupyterLab"))
-    try:
-        import ipympl  # noqa: F401
-
-        findings.append(Finding(True, "ipympl installed: `%matplotlib widget` gives interactive figures"))
-    except ImportError:
-        findings.append(Finding(False, "ipympl missing: figures will not be interactive", "pip install ipympl"))
+    # Looked up, not imported: importing ipympl switches the notebook's figures to live canvases.
+    if importlib.util.find_spec("ipympl") is not None:
+        findings.append(Finding(True, "ipympl installed: the widgets' figures are interactive"))
+    else:
+        findings.append(Finding(False, "ipympl missing: the widgets' figures will not be interactive",
+                                "pip install ipympl"))
     return findings
 
 

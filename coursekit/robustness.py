@@ -112,8 +112,8 @@ def project(x_adv: torch.Tensor, x: torch.Tensor, eps: float, p="inf", clip=CLIP
 def fgsm_step(x, grad, eps: float, *, targeted: bool = False, clip=CLIP) -> np.ndarray:
     """FGSM on arrays, given the gradient ∇ₓl: ``x + ε·sign(grad)`` (``x − ε·sign(grad)`` when
     ``targeted``, ``grad`` then being the gradient of the target's loss), clipped to ``clip``."""
-    x = real_array("x", x, (1, 2, 3, 4), "an array of pixels")
-    grad = real_array("grad", grad, x.ndim, f"an array of the shape of x, {x.shape}")
+    x = real_array("x", x, (1, 2, 3, 4), dtype=None)
+    grad = real_array("grad", grad, x.ndim, f"{x.shape}, that of x", dtype=None)
     if grad.shape != x.shape:
         raise ValueError(f"grad must have the shape of x, {x.shape}, got {grad.shape}")
     out = x + (-1.0 if targeted else 1.0) * _check_eps(eps) * np.sign(grad)
@@ -123,8 +123,8 @@ def fgsm_step(x, grad, eps: float, *, targeted: bool = False, clip=CLIP) -> np.n
 def project_linf(x_adv, x, eps: float, clip=CLIP) -> np.ndarray:
     """The projection onto the L∞ ball of radius ε around ``x`` (then onto the pixel range), on arrays:
     every pixel's change is clamped to [−ε, ε]."""
-    x = real_array("x", x, (1, 2, 3, 4), "an array of pixels")
-    x_adv = real_array("x_adv", x_adv, x.ndim, f"an array of the shape of x, {x.shape}")
+    x = real_array("x", x, (1, 2, 3, 4), dtype=None)
+    x_adv = real_array("x_adv", x_adv, x.ndim, f"{x.shape}, that of x", dtype=None)
     if x_adv.shape != x.shape:
         raise ValueError(f"x_adv must have the shape of x, {x.shape}, got {x_adv.shape}")
     eps = _check_eps(eps)
@@ -135,8 +135,8 @@ def project_linf(x_adv, x, eps: float, clip=CLIP) -> np.ndarray:
 def nearest_centroid_accuracy(train_features, y_train, test_features, y_test) -> float:
     """The simplest linear probe: one prototype per class, the mean of its training features; a test
     example gets the class of the nearest prototype (Euclidean). Returns the test accuracy."""
-    train_features = real_array("train_features", train_features, 2, "a 2-D array (N, D): one row per example")
-    test_features = real_array("test_features", test_features, 2, "a 2-D array (N, D): one row per example")
+    train_features = real_array("train_features", train_features, 2, "(N, D), one row per example")
+    test_features = real_array("test_features", test_features, 2, "(N, D), one row per example")
     y_train, y_test = np.asarray(y_train), np.asarray(y_test)
     classes = np.unique(y_train)
     centroids = np.stack([train_features[y_train == c].mean(axis=0) for c in classes])
@@ -365,8 +365,8 @@ def linear_probe(train_features, y_train, test_features, y_test, *, C: float = 1
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    train_features = real_array("train_features", train_features, 2, "a 2-D array (N, D): one row per example")
-    test_features = real_array("test_features", test_features, 2, "a 2-D array (N, D): one row per example")
+    train_features = real_array("train_features", train_features, 2, "(N, D), one row per example")
+    test_features = real_array("test_features", test_features, 2, "(N, D), one row per example")
     if train_features.shape[1] != test_features.shape[1]:
         raise ValueError(f"train and test features must have the same width D, got {train_features.shape} and "
                          f"{test_features.shape}")
@@ -456,7 +456,7 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 def image_to_patches(images, patch: int) -> np.ndarray:
     """A ViT's first step: cut each image into non-overlapping ``patch``×``patch`` squares, left to
     right and top to bottom, each flattened into one token: (N, H, W) → (N, (H/patch)·(W/patch), patch²)."""
-    images = real_array("images", images, 3, "a 3-D array (N, H, W) of grey images")
+    images = real_array("images", images, 3, "(N, H, W), grey images")
     patch = whole_number("patch", patch, 1, allow_float=False)
     N, H, W = images.shape
     if H % patch or W % patch:

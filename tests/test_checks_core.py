@@ -4,6 +4,7 @@ import pytest
 
 from coursekit import checks
 from coursekit.checks import NOT_ATTEMPTED, PASSED, WRONG, ERROR
+from coursekit.checks import core
 
 
 def reference(x):
@@ -158,3 +159,94 @@ def test_numbers_of_the_wrong_type_do_not_pass(answer, named):
     result = run(answer, verbose=False)
     assert not result.passed and result.status == WRONG
     assert "expected a number or array" in result.message and named in result.message
+
+
+# ------------------------------------------------ prints, nbgrader, references, parts ----
+
+def test_what_the_function_prints_is_captured_into_the_message(capsys):
+    import sys
+    import warnings
+
+    def noisy(x):
+        print("step", float(np.sum(x)))
+        print("careful", file=sys.stderr)
+        warnings.warn("deprecated thing")
+        return 2 * x + 1
+
+    result = run(noisy)
+    out = capsys.readouterr()
+    assert result.passed and out.err == ""  # nothing reached the cell's stderr (nbgrader would score it 0)
+    assert "Your function printed" in result.message and "careful" in result.message
+    assert "deprecated thing" in result.printed and out.out.count("\n") == result.message.count("\n") + 1
+
+
+def test_under_nbgrader_a_check_that_did_not_pass_fails_its_cell(monkeypatch, capsys):
+    monkeypatch.setenv(core.NBGRADER_ENV, "validate")
+    with pytest.raises(core.CheckFailed, match="failed 10 of 10 tests"):
+        run(lambda x: x)
+
+    def stub(x):
+        raise NotImplementedError()
+
+    with pytest.raises(AssertionError, match="not attempted yet"):
+        run(stub)
+    assert run(lambda x: 2 * x + 1).passed  # a pass does not raise
+    assert run(lambda x: x, verbose=False).status == WRONG  # nor does the grader's quiet re-check
+    monkeypatch.delenv(core.NBGRADER_ENV)
+    assert run(lambda x: x).status == WRONG  # and without nbgrader a check never raises
+
+
+def test_tracing_records_the_reference_implementation_less_what_is_allowed():
+    from coursekit import linear, perceptron as P
+    from coursekit.checks import perceptron as CP
+
+    with core.tracing_references():
+        pla = CP.check_pla_update(P.pla_update, verbose=False).reference
+        pocket = CP.check_pocket(CP.reference_pocket_loop, verbose=False).reference
+        theta_allowed = checks.check_function(lambda s: 1 / (1 + np.exp(-s)), linear.theta, make_cases(),
+                                              name="t", verbose=False, allow=[linear.theta]).reference
+        module_allowed = checks.check_function(lambda s: s, linear.theta, make_cases(), name="t", verbose=False,
+                                               allow=["coursekit.linear"]).reference
+    # the entry point and its private helpers; not count_mistakes, a public building block pocket uses
+    assert "coursekit.perceptron:pla_update" in pla and all(n.split(":")[1].startswith("_") for n in pla
+                                                           if n != "coursekit.perceptron:pla_update"), pla
+    assert "coursekit.perceptron:pocket" in pocket and "coursekit.perceptron:count_mistakes" not in pocket
+    assert all(name.split(":")[1].startswith(("pocket", "_")) for name in pocket), pocket
+    assert theta_allowed == () and module_allowed == ()
+    assert CP.check_pla_update(P.pla_update, verbose=False).reference == ()  # only the grader traces
+
+
+def test_combine_scores_each_independent_part(capsys):
+    loss = checks.check_function(lambda x: 2 * x + 1, reference, make_cases(), name="loss", points=1, verbose=False)
+    grad = checks.check_function(lambda x: x, reference, make_cases(), name="gradient", points=2, verbose=False)
+    both = checks.combine("loss_and_gradient", [loss, grad])
+    out = capsys.readouterr().out
+    assert both.status == checks.PARTIAL and both.points == 1 and both.max_points == 3
+    assert [p["points"] for p in both.parts] == [1, 0] and "gradient" in out and "1/3 points" in out
+    assert checks.combine("x", [loss, loss], verbose=False).passed
+    stub = checks.check_function(lambda x: (_ for _ in ()).throw(NotImplementedError()), reference, make_cases(),
+                                 name="p", verbose=False)
+    assert checks.combine("x", [stub, stub], verbose=False).status == NOT_ATTEMPTED
+    assert checks.combine("x", [grad, stub], verbose=False).status == WRONG
+
+
+def test_quiz_checks_are_told_apart_and_recorded_without_a_verdict(capsys):
+    from coursekit.checks import perceptron as CP
+
+    assert core.is_quiz(CP.check_spam_keywords) and not core.is_quiz(CP.check_pla_update)
+    capsys.readouterr()
+    recorded = checks.record_answer(lambda: 2, name="spam")
+    out = capsys.readouterr().out
+    assert recorded.status == checks.RECORDED and "your answer 2 is recorded" in out
+    assert "correct" not in out and "not right" not in out and recorded.points == 0
+
+
+def test_case_size_counts_containers_of_arrays_of_different_shapes():
+    import numpy as np
+
+    from coursekit.checks.core import Case
+
+    grads = (np.zeros((2, 3)), np.zeros(4))                 # np.size would try to make one array of it
+    assert Case((grads, 1.0)).size == 6 + 4 + 1
+    assert Case(({"W": np.zeros((3, 3)), "b": np.zeros(3)},)).size == 12
+    assert Case((np.zeros(5), [1, 2])).size == 7

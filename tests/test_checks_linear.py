@@ -208,7 +208,7 @@ def test_notebook_metadata_and_exercise_layout():
                                          "language": "python"}
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.execution_count is None and c.outputs == [] for c in code)
-    assert code[0].source.startswith("%matplotlib widget") and 'print("device:", device)' in code[0].source
+    assert code[0].source.startswith("%matplotlib inline") and 'print("device:", device)' in code[0].source
     assert "NBVAL_CHECK_OUTPUT" not in "".join(c.source for c in code)
     exercises = [s for s, _ in pairs if not s.metadata["nbgrader"]["grade_id"].startswith("answer_")]
     assert len(exercises) >= 3

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from coursekit.grading import notebook as N
-from coursekit.grading import sandbox
+from coursekit.grading import bwrap
 
 pytestmark = pytest.mark.slow
 
@@ -88,8 +88,8 @@ def test_validate_prints_each_exercise_and_the_sandbox(released, tmp_path):
     out = proc.stdout
     assert "check_double" in out and "0/1  not attempted" in out
     assert "check_triple" in out and "2/2  passed" in out and "total 2/3" in out
-    if sandbox.landlock_abi() >= 4:
-        assert "sandbox: Landlock ABI" in out and "WARNING" not in out
+    if bwrap.probe()[0]:
+        assert "sandbox: bubblewrap" in out and "WARNING" not in out
 
 
 def test_validate_refuses_a_file_that_is_not_a_notebook(tmp_path):
@@ -123,8 +123,8 @@ def test_grade_writes_the_reports_and_stops_a_slow_notebook(released, tmp_path):
     assert data["seed"] == 7 and len(data["results"]) == 2
     assert "total time limit" in (out / "feedback" / "slow.html").read_text()
     assert f"wrote {out / 'grades.csv'}" in proc.stdout and "sandbox: " in proc.stdout
-    if sandbox.landlock_abi() >= 4:
-        assert data["sandbox"][0].startswith("Landlock") and "WARNING" not in proc.stderr
+    if bwrap.probe()[0]:
+        assert data["sandbox"][0].startswith("bubblewrap") and "WARNING" not in proc.stderr
 
 
 def test_grade_refuses_out_inside_a_submission(released, tmp_path):
@@ -139,3 +139,26 @@ def test_the_command_is_the_installed_entry_point():
     assert os.access(COURSEKIT, os.X_OK)
     proc = coursekit("--help")
     assert proc.returncode == 0 and all(c in proc.stdout for c in ("release", "validate", "grade"))
+
+
+def test_validate_prints_the_whole_message_of_a_wrong_answer(tmp_path):
+    """Not only "failed 23 of 23 tests. Smallest failing input:": the input, expected vs got, the hint."""
+    from test_grading import CORRECT_DOUBLE, WRONG_PLA, with_answers
+
+    mine = tmp_path / "synth.ipynb"
+    nbformat.write(with_answers(WRONG_PLA, CORRECT_DOUBLE), str(mine))
+    proc = coursekit("validate", mine, "--cell-timeout", 20, "--timeout", 60, "--memory", 1024)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    first = next(i for i, line in enumerate(lines) if "check_pla_update" in line)
+    assert "0/2  wrong" in lines[first] and "Smallest failing input" in lines[first]
+    shown = "\n".join(lines[first + 1:first + 12])
+    for words in ("w = ", "x = ", "y = ", "expected:", "got:", "Hint: the rule is w_{t+1} = w_t + y_n x_n"):
+        assert words in shown, (words, shown)
+
+
+def test_grade_offers_the_cluster_manual_and_late_options():
+    proc = coursekit("grade", "--help")
+    assert proc.returncode == 0
+    for option in ("--scheduler", "--manual", "--deadline", "--late-penalty"):
+        assert option in proc.stdout

@@ -259,3 +259,15 @@ def test_cuda_is_picked_and_matches_the_cpu():
     props = torch.cuda.get_device_properties(0)
     findings = dev.doctor(verbose=False)
     assert any(f.ok and f.what == f"GPU: {props.name}, {props.total_memory / 2**30:.1f} GiB" for f in findings)
+
+
+def test_doctor_does_not_switch_the_notebook_to_live_figures():
+    """Importing ipympl turns a notebook's plain figures into live canvases (which a
+    reopened notebook cannot show), so doctor() only looks the package up."""
+    import subprocess
+    import sys
+
+    code = ("import sys, coursekit; coursekit.doctor(verbose=False); "
+            "print('ipympl' in sys.modules, 'ipympl.backend_nbagg' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]

@@ -2,9 +2,15 @@
 student release depend on them).
 
 * valid nbformat 4, named ``NN_slug.ipynb``, kernelspec python3;
-* stored clean: no outputs, no execution counts;
-* the first code cell starts with ``%matplotlib widget`` and prints the device;
-* nbgrader cells: unique grade_ids; every grade cell has points; every
+* stored clean: no outputs, no execution counts, no saved widget state;
+* the first code cell starts with ``%matplotlib inline`` (static figures are
+  images stored in the notebook; only widgets use live canvases) and prints
+  the device;
+* every figure fits an output area 840 px wide: each size a cell gives
+  (``figsize=``, ``set_size_inches``, ``rcParams["figure.figsize"]``,
+  ``make_figure``, times ``dpi=`` where given) is at most 8.4 in at 100 dpi,
+  read from the source without running it;
+* nbgrader cells: grade_ids unique in the whole workbook; every grade cell has points; every
   solution cell (an exercise function) is followed by its check cell, in the
   exact shape the release and the grader rewrite;
 * no later cell uses a student's function, so "Run All" on the student
@@ -74,9 +80,13 @@ def test_kernelspec(path):
 
 @notebook
 def test_stored_without_outputs(path):
-    dirty = [(i, len(cell.outputs), cell.execution_count) for i, cell in enumerate(load(path).cells)
+    nb = load(path)
+    dirty = [(i, len(cell.outputs), cell.execution_count) for i, cell in enumerate(nb.cells)
              if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)]
     assert not dirty, f"{path.name}: cells stored with outputs or execution counts (cell, #outputs, count): {dirty}"
+    assert "widgets" not in nb.metadata, (
+        f"{path.name}: saved widget state in the notebook's metadata; clear it (Edit → Clear Outputs of All "
+        "Cells, then delete metadata.widgets) before committing")
 
 
 @notebook
@@ -84,8 +94,9 @@ def test_first_code_cell_sets_up_and_prints_the_device(path):
     cells = code_cells(load(path))
     assert cells, f"{path.name} has no code cells"
     first = cells[0].source
-    assert first.splitlines()[0].strip() == "%matplotlib widget", (
-        f"{path.name}: the first code cell must start with %matplotlib widget")
+    assert first.splitlines()[0].strip() == "%matplotlib inline", (
+        f"{path.name}: the first code cell must start with %matplotlib inline (static figures are images "
+        "stored in the notebook; widgets make their own live canvases with coursekit.widgets.base.make_figure)")
     assert DEVICE_LINE.search(first), (
         f'{path.name}: the first code cell must contain: device = get_device(); print("device:", device)')
 
@@ -170,6 +181,19 @@ def check_cell_problems(cell, fn: str) -> list[str]:
     return problems
 
 
+def test_grade_ids_unique_across_the_workbook():
+    """grades.csv has one column per grade_id for a student's whole class: two units
+    with the same grade_id would share a column and overwrite each other's points."""
+    owners: dict[str, list[str]] = {}
+    for path in PATHS:
+        for cell in load(path).cells:
+            grade_id = (nbgrader(cell) or {}).get("grade_id")
+            if grade_id:
+                owners.setdefault(grade_id, []).append(path.name)
+    shared = {g: names for g, names in owners.items() if len(set(names)) > 1}
+    assert not shared, f"grade_ids used by more than one notebook: {shared}"
+
+
 @notebook
 def test_each_solution_is_followed_by_its_check(path):
     nb = load(path)
@@ -243,3 +267,86 @@ def test_every_code_cell_is_python(path):
             except SyntaxError as err:
                 bad.append(f"cell {i}: {err}")
     assert not bad, f"{path.name}:\n" + "\n".join(bad)
+
+
+# ---- every figure fits 840 px ------------------------------------------------------------------
+MAX_WIDTH_PX = 840
+DEFAULT_DPI = 100  # matplotlib's figure.dpi, which %matplotlib inline keeps
+
+
+def _number(node):
+    """The value of a number written in the source (with + - * / and parentheses), else None."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        value = _number(node.operand)
+        return None if value is None else (-value if isinstance(node.op, ast.USub) else value)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        a, b = _number(node.left), _number(node.right)
+        if a is None or b is None or (isinstance(node.op, ast.Div) and b == 0):
+            return None
+        return {ast.Add: a + b, ast.Sub: a - b, ast.Mult: a * b, ast.Div: a / b if b else None}[type(node.op)]
+    return None
+
+
+def _first(node):
+    """The first element of a (width, height) pair, or the node itself."""
+    return node.elts[0] if isinstance(node, (ast.Tuple, ast.List)) and node.elts else node
+
+
+def figure_widths(source: str) -> list[tuple[int, float | None, str]]:
+    """Each figure size a cell sets: (line, width in px at its dpi or None if not written as a number, what)."""
+    found = []
+    for node in ast.walk(ast.parse(python_source(source))):
+        size = dpi = None
+        what = ""
+        if isinstance(node, ast.Call):
+            keywords = {k.arg: k.value for k in node.keywords if k.arg}
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            dpi = keywords.get("dpi")
+            if "figsize" in keywords:
+                size, what = _first(keywords["figsize"]), "figsize"
+            elif name == "set_size_inches" and node.args:
+                size, what = _first(node.args[0]), "set_size_inches"
+            elif name == "make_figure":
+                size, what = (node.args[0] if node.args else keywords.get("width")), "make_figure"
+                if size is None:
+                    continue  # its default width fits; make_figure checks the rest itself
+        elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Subscript) and isinstance(t.slice, ast.Constant)
+                and t.slice.value == "figure.figsize" for t in node.targets):
+            size, what = _first(node.value), 'rcParams["figure.figsize"]'
+        if size is None:
+            continue
+        width, scale = _number(size), (DEFAULT_DPI if dpi is None else _number(dpi))
+        found.append((node.lineno, None if width is None or scale is None else width * scale, what))
+    return sorted(found, key=lambda item: item[0])
+
+
+def test_figure_width_check_reads_sizes_and_dpi():
+    widths = figure_widths("fig, ax = plt.subplots(1, 4, figsize=(12, 3))\n"
+                           "fig = plt.figure(figsize=[4 * 2, 3], dpi=120)\n"
+                           "fig.set_size_inches((8.4, 2))\n"
+                           "plt.rcParams['figure.figsize'] = (9, 4)\n"
+                           "fig = make_figure(8.2, 3.8)\n"
+                           "fig = plt.figure(figsize=(w, 3))\n"
+                           "%matplotlib inline\n")
+    assert [(line, None if px is None else round(px), what) for line, px, what in widths] == [
+        (1, 1200, "figsize"), (2, 960, "figsize"), (3, 840, "set_size_inches"),
+        (4, 900, 'rcParams["figure.figsize"]'), (5, 820, "make_figure"), (6, None, "figsize")]
+
+
+@notebook
+def test_every_figure_fits_840_px(path):
+    problems = []
+    for i, cell in enumerate(load(path).cells):
+        if cell.cell_type != "code":
+            continue
+        for line, px, what in figure_widths(cell.source):
+            if px is None:
+                problems.append(f"cell {i}, line {line}: write the {what} width (and dpi) as numbers, so that "
+                                "this test can check it fits 840 px")
+            elif px > MAX_WIDTH_PX + 1e-6:
+                problems.append(f"cell {i}, line {line}: {what} makes a figure {px:.0f} px wide; the output area "
+                                f"holds {MAX_WIDTH_PX} px (8.4 in at 100 dpi): wrap its panels into rows")
+    assert not problems, f"{path.name}:\n" + "\n".join(problems)

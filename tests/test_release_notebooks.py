@@ -73,9 +73,23 @@ def test_stubs_keep_signatures_and_docstrings(released):
             assert isinstance(theirs[name].body[-1], ast.Raise), f"{name}: the stub must raise NotImplementedError"
 
 
+def run_all_in_browser(name: str) -> bool:
+    """Whether a browser test runs all of this notebook's student version in JupyterLab
+    (and checks the same things there): then that is its one run in `make test`."""
+    from conftest import browser_missing, browser_tests_required
+
+    if not browser_tests_required() and browser_missing():
+        return False  # the browser tests are skipped here: run it below
+    tests = Path(__file__).resolve().parent
+    return any(f'"{name}"' in path.read_text() and "run_all_cells(" in path.read_text()
+               for path in tests.glob("test_browser*.py"))
+
+
 def test_student_version_runs(released):
     """Run All on the student version: no error anywhere, and every check says 'not attempted yet'."""
     _, _, path = released
+    if run_all_in_browser(path.name):
+        pytest.skip(f"the browser test runs all of {path.name}'s student version (and checks the same)")
     nb = nbformat.read(str(path), as_version=4)
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in nb.cells:

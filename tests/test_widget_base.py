@@ -100,20 +100,19 @@ def test_step_widget_transport_counter_and_restart():
 def test_play_pauses_where_it_is_and_speed_sets_the_tick():
     w = Walk([3, 1, 4, 1, 5])
     assert w.play.layout.display == "none", "Play's own buttons (its stop rewinds) are never shown"
+    link = w.player.link  # Play/Pause drives the page's Play model
+    assert link.source == (w.play_button, "value") and link.target == (w.play, "playing")
     w.play_button.value = True
-    assert w.play.playing and w.play_button.icon == "pause"
+    assert w.player.playing and w.play_button.icon == "pause" and w.play_button.description == "Pause"
     w.play.value = 3  # ticks from the browser
     w.play_button.value = False
-    assert not w.play.playing and w.index == 3
-    w.play.playing = True  # Play reached its end in the browser and stops itself:
-    w.play.playing = False
-    assert w.play_button.value is False and w.play_button.description == "Play"
+    assert not w.player.playing and w.index == 3 and w.play_button.description == "Play"
     for label, interval in base.SPEEDS:
         w.speed.value = interval
         assert w.play.interval == interval
     w.play_button.value = True
     w.set_trace([0, 1, 2])  # a new run pauses Play
-    assert not w.play.playing
+    assert not w.player.playing
 
 
 def test_compare_keeps_exactly_one_previous_run_and_clear_removes_it():
@@ -156,7 +155,7 @@ def test_live_widget_computes_one_step_per_tick():
     w.play_button.value = True
     w.play.value = 6
     w.play.value = 7  # past max_steps: no more steps, Play pauses
-    assert w.steps_done == 5 and not w.play.playing
+    assert w.steps_done == 5 and not w.player.playing
     w.reset_button.click()
     assert w.history == [0.0] and w.play.value == 0 and w.steps_done == 0
 
@@ -221,7 +220,8 @@ def test_figure_widget_without_steps():
     e.fig.canvas.draw()
     e.slider.value = 1.5
     assert e.bar[1].get_height() == 1.5
-    assert e.box.children[0] is e.rows[0] and e.fig.canvas in e.box.children
+    assert e.box.children[1] is e.rows[0] and e.fig.canvas in e.box.children
+    assert "run the cell to use this widget" in e.box.children[0].value  # shown only in a saved notebook
 
 
 def test_on_plot_status_kinds():

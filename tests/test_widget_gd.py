@@ -232,6 +232,7 @@ def test_a_diverging_run_is_shown_as_diverging(widget):
     assert not widget.trace[-1].diverged and "diverged" not in widget.message.value
 
 
+@pytest.mark.slow  # several full runs of 150 steps, each drawn
 def test_eta_just_above_the_stability_limit_is_shown_as_diverging():
     """η = 0.032 is just above 2/λ_max ≈ 0.03163: the loss only grows about 4.7 % per step (to about 1.5e5 at
     step 150, far below 1e10), and the widget must still say "diverged"; just below the limit it must not."""

@@ -182,10 +182,10 @@ def test_back_reset_and_play(widget):
     assert on_line(widget.boundary_line, ws[3]) and on_line(widget.previous_boundary_line, ws[2])
     # Pause pauses where it is: no rewinding (Reset does that)
     widget.play_button.value = True
-    assert widget.play.playing and widget.play_button.description == "Pause"
+    assert widget.player.playing and widget.play_button.description == "Pause"
     widget.play.value = 5
     widget.play_button.value = False
-    assert not widget.play.playing and widget.index == 5 and widget.play_button.description == "Play"
+    assert not widget.player.playing and widget.index == 5 and widget.play_button.description == "Play"
 
 
 def test_scrubber_and_to_end(widget):
@@ -367,11 +367,11 @@ def test_pocket_mode_draws_the_pocket_weights(widget):
         np.testing.assert_allclose(widget.state.pocket_w, ws[best])
         if np.abs(ws[best][1:]).max() > 0:
             assert on_line(widget.pocket_line, widget.state.pocket_w)
-        assert f"{counts[best]} mistakes" in widget.w_text.get_text()
+        assert f"pocket ŵ: {counts[best]}" in widget.status.text
         assert f"pocket holds ŵ with {counts[best]} mistake(s)" in widget.message.value
 
     widget.algorithm_toggle.value = "pla"
-    assert not widget.pocket_line.get_visible() and "ŵ" not in widget.w_text.get_text()
+    assert not widget.pocket_line.get_visible() and "ŵ" not in widget.status.text
 
 
 def test_a_non_separable_set_stops_at_the_update_limit():

@@ -13,13 +13,33 @@ one of three verdicts:
 A check never raises: "Run All" always reaches the end of the notebook. The
 grade is enforced separately by a hidden-test line in the same cell,
 ``assert result.passed``, which instructors keep and students never see.
+The one exception is a run by nbgrader (``NBGRADER_EXECUTION`` set, by
+``nbgrader validate`` or ``autograde``): there a check that did not pass
+fails its cell (:class:`CheckFailed`), as nbgrader scores a test cell by
+whether it raised.
+
+Whatever the student's function prints while it is checked is captured and
+shown in the check's message, not as the cell's output (nbgrader scores a
+test cell that wrote to stderr 0).
+
+For the grader, :func:`tracing_references` records which coursekit
+functions each check's ``reference`` runs: the reference implementation
+behind the exercise, less the helpers the check allows (``allow=``). The
+grader scores an answer that calls one of them 0
+(see :mod:`coursekit.grading.refcalls`).
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import hashlib
+import io
 import json
+import os
+import sys
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -29,8 +49,18 @@ PASSED = "passed"
 NOT_ATTEMPTED = "not attempted"
 WRONG = "wrong"
 ERROR = "error"  # the student's code raised, or returned something unusable
+PARTIAL = "partly passed"  # some of a check's independent parts passed (see combine)
+RECORDED = "recorded"  # a quiz answer kept for the grader, with no verdict (see record_answer)
 
-_MARK = {PASSED: "\u2705", NOT_ATTEMPTED: "\u23f3", WRONG: "\u274c", ERROR: "\u274c"}
+# glyph and word: the verdict reads the same where the browser has no emoji font
+_MARK = {PASSED: "\u2705 passed", NOT_ATTEMPTED: "\u23f3 not attempted", WRONG: "\u274c wrong",
+         ERROR: "\u274c error", PARTIAL: "\U0001F7E1 partly passed", RECORDED: "\U0001F4DD recorded"}
+NBGRADER_ENV = "NBGRADER_EXECUTION"  # set by nbgrader while it runs a notebook (validate, autograde)
+MAX_PRINTED = 2000  # characters of what the student's function printed, kept in the message
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check that did not pass, only when nbgrader runs the notebook."""
 
 
 @dataclass
@@ -43,6 +73,9 @@ class CheckResult:
     points: float
     max_points: float
     failing_input: Any = field(default=None, repr=False)
+    parts: list = field(default_factory=list)  # one dict per independent part (see combine)
+    reference: tuple = ()  # the coursekit functions the reference ran, less the allowed ones (grader only)
+    printed: str = ""  # what the student's function printed while it was checked
 
     @property
     def passed(self) -> bool:
@@ -53,7 +86,7 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "status": self.status, "message": self.message,
-                "points": self.points, "max_points": self.max_points}
+                "points": self.points, "max_points": self.max_points, "parts": list(self.parts)}
 
 
 @dataclass
@@ -67,10 +100,19 @@ class Case:
     @property
     def size(self) -> int:
         """How big the input is, so the smallest failing one can be shown."""
-        total = 0
-        for value in list(self.args) + list(self.kwargs.values()):
-            total += int(np.size(value)) if isinstance(value, (np.ndarray, list, tuple)) else 1
-        return total
+        return sum(_size(value) for value in list(self.args) + list(self.kwargs.values()))
+
+
+def _size(value) -> int:
+    """Number of entries: an array's size, a container's entries added up (its parts
+    may have different shapes, e.g. the gradients of several parameters), else 1."""
+    if isinstance(value, np.ndarray):
+        return int(value.size)
+    if isinstance(value, (list, tuple)):
+        return sum(_size(v) for v in value)
+    if isinstance(value, dict):
+        return sum(_size(v) for v in value.values())
+    return 1
 
 
 def as_case(item) -> Case:
@@ -165,18 +207,108 @@ def expect_number(what: str, advice: str) -> Callable[[Any, Any], str | None]:
 
 # ---------------------------------------------------------------- checks ----
 
-def _result(name, status, message, points, failing=None, verbose=True) -> CheckResult:
+def _result(name, status, message, points, failing=None, verbose=True, *, printed: str = "",
+            reference: tuple = ()) -> CheckResult:
     earned = points if status == PASSED else 0.0
-    text = f"{_MARK[status]} {name}: {message}"
+    text = f"{_MARK[status]} \u2014 {name}: {message}" + _printed_note(printed)
+    return _finish(CheckResult(name, status, text, earned, points, failing, reference=reference, printed=printed),
+                   verbose)
+
+
+def _finish(result: CheckResult, verbose: bool) -> CheckResult:
+    """Print the verdict (``verbose``); under nbgrader, a check that did not pass fails its cell."""
     if verbose:
-        print(text)
-    return CheckResult(name, status, text, earned, points, failing)
+        print(result.message)
+        if not result.passed and os.environ.get(NBGRADER_ENV):
+            raise CheckFailed(result.message)
+    return result
 
 
-def _not_attempted(name, points, verbose):
+def _printed_note(printed: str) -> str:
+    if not printed.strip():
+        return ""
+    shown = printed if len(printed) <= MAX_PRINTED else printed[:MAX_PRINTED] + f" ... ({len(printed):,} characters)"
+    return "\n  Your function printed (shown here, not as the cell's output):\n    " + \
+        shown.rstrip("\n").replace("\n", "\n    ")
+
+
+@contextlib.contextmanager
+def capture_prints():
+    """What the code inside prints, to stdout or stderr, and the warnings it raises, collected in the
+    list it yields (one string, once the block is over)."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        out = [buffer]
+        try:
+            yield out
+        finally:
+            for w in caught:
+                buffer.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+            out[:] = [buffer.getvalue()]
+
+
+# ------------------------------------------------------------ references ----
+
+_TRACING: contextvars.ContextVar[bool] = contextvars.ContextVar("coursekit_tracing_references", default=False)
+
+
+@contextlib.contextmanager
+def tracing_references():
+    """While inside, every check records the coursekit functions its ``reference`` runs
+    (``CheckResult.reference``). The grader uses it; a student's notebook never does."""
+    token = _TRACING.set(True)
+    try:
+        yield
+    finally:
+        _TRACING.reset(token)
+
+
+def _name(fn) -> str:
+    return fn if isinstance(fn, str) else f"{getattr(fn, '__module__', '')}:{getattr(fn, '__qualname__', '')}"
+
+
+def _is_allowed(name: str, allow: Sequence[str]) -> bool:
+    """``allow`` holds "module:qualname" names, or "module" for all of a module's functions."""
+    module = name.split(":", 1)[0]
+    return any(name == a or (":" not in a and (module == a or module.startswith(a + "."))) for a in allow)
+
+
+def _run_reference(reference: Callable, case: "Case", seen: set | None):
+    """``reference(*case)``; with ``seen``, the coursekit functions it runs are added to it."""
+    args, kwargs = copy.deepcopy(case.args), copy.deepcopy(case.kwargs)
+    if seen is None:
+        return reference(*args, **kwargs)
+
+    from ..grading.refcalls import is_reference_module
+
+    def profile(frame, event, arg):
+        if event != "call":
+            return
+        module = frame.f_globals.get("__name__", "")
+        if not (isinstance(module, str) and is_reference_module(module)):
+            return
+        qualname = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+        caller = frame.f_back.f_globals.get("__name__", "") if frame.f_back is not None else ""
+        last = qualname.rsplit(".", 1)[-1]
+        private = last.startswith("_") and not (last.startswith("__") and last.endswith("__"))
+        # the entry points (called by the check's own code) and every private helper under them
+        if private or not (isinstance(caller, str) and is_reference_module(caller)):
+            seen.add(f"{module}:{qualname}")
+
+    previous = sys.getprofile()
+    sys.setprofile(profile)
+    try:
+        return reference(*args, **kwargs)
+    finally:
+        sys.setprofile(previous)
+
+
+def _not_attempted(name, points, verbose, **extra):
     return _result(name, NOT_ATTEMPTED,
                    "not attempted yet. Replace `raise NotImplementedError()` with your code, then run this cell again.",
-                   points, verbose=verbose)
+                   points, verbose=verbose, **extra)
 
 
 def _student_error(err: BaseException) -> str:
@@ -191,28 +323,45 @@ def _student_error(err: BaseException) -> str:
 def check_function(student: Callable, reference: Callable, cases: Iterable, *, name: str,
                    points: float = 1.0, arg_names: Sequence[str] | None = None,
                    compare: Callable[[Any, Any], str | None] | None = None,
-                   hint: str = "", verbose: bool = True) -> CheckResult:
+                   hint: str = "", verbose: bool = True, allow: Iterable[Callable | str] = ()) -> CheckResult:
     """Compare ``student(*case)`` with ``reference(*case)`` on every case.
 
     ``cases`` are tuples of arguments (or :class:`Case`); each function gets its
     own deep copy, so a student function that modifies its input cannot change
-    what the reference sees. The smallest failing case is reported.
+    what the reference sees. The smallest failing case is reported. What the
+    student's function prints is captured and shown in the message.
+
+    ``allow`` names the coursekit functions (or modules, as "coursekit.x")
+    an answer may call although the reference runs them too: the helpers
+    the exercise lets students use. Any other coursekit function the
+    reference runs is part of the reference implementation, and the grader
+    scores an answer that calls it 0.
     """
     compare = compare or compare_values
+    allowed = [_name(a) for a in allow]
+    seen: set | None = set() if _TRACING.get() else None
     if not callable(student):
         return _result(name, ERROR, f"expected a function, got {type(student).__name__}: {fmt(student)}",
                        points, verbose=verbose)
     failures: list[tuple[Case, str]] = []
     cases = [as_case(c) for c in cases]
+    printed: list[str] = []
+    result = None
     for case in cases:
-        expected = reference(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        try:
-            with np.errstate(all="ignore"):
-                got = student(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
-        except NotImplementedError:
-            return _not_attempted(name, points, verbose)
-        except (Exception, SystemExit) as err:  # the student's bug (even exit()) is feedback, not a crash
-            failures.append((case, f"your function raised {_student_error(err)}"))
+        expected = _run_reference(reference, case, seen)
+        with capture_prints() as out:
+            try:
+                with np.errstate(all="ignore"):
+                    got = student(*copy.deepcopy(case.args), **copy.deepcopy(case.kwargs))
+            except NotImplementedError:
+                result = NOT_ATTEMPTED
+            except (Exception, SystemExit) as err:  # the student's bug (even exit()) is feedback, not a crash
+                failures.append((case, f"your function raised {_student_error(err)}"))
+                got = None
+        printed += out
+        if result == NOT_ATTEMPTED:
+            break
+        if failures and failures[-1][0] is case:
             continue
         try:
             problem = compare(expected, got)
@@ -220,9 +369,13 @@ def check_function(student: Callable, reference: Callable, cases: Iterable, *, n
             problem = f"your function raised {type(err).__name__} when its result was read: {err}"
         if problem:
             failures.append((case, problem))
+    printed_text = "".join(printed)
+    reference_names = tuple(sorted(n for n in seen if not _is_allowed(n, allowed))) if seen is not None else ()
+    if result == NOT_ATTEMPTED:
+        return _not_attempted(name, points, verbose, printed=printed_text, reference=reference_names)
     if not failures:
         return _result(name, PASSED, f"passed all {len(cases)} tests ({points:g}/{points:g} points).",
-                       points, verbose=verbose)
+                       points, verbose=verbose, printed=printed_text, reference=reference_names)
     case, problem = min(failures, key=lambda f: f[0].size)
     status = ERROR if problem.startswith("your function raised") else WRONG
     label = f" ({case.label})" if case.label else ""
@@ -230,7 +383,8 @@ def check_function(student: Callable, reference: Callable, cases: Iterable, *, n
                f"    {fmt_case(case, arg_names)}\n  {problem}")
     if hint:
         message += f"\n  Hint: {hint}"
-    return _result(name, status, message, points, failing=case, verbose=verbose)
+    return _result(name, status, message, points, failing=case, verbose=verbose, printed=printed_text,
+                   reference=reference_names)
 
 
 def random_cases(make_case: Callable[[np.random.Generator, int], tuple], n: int = 20,
@@ -267,24 +421,123 @@ def answer_digest(answer) -> str:
 def check_answer(answer_fn: Callable[[], Any], digest: str, *, name: str, points: float = 1.0,
                  expected_type: str = "", hint: str = "", verbose: bool = True) -> CheckResult:
     """Check a quiz answer returned by ``answer_fn()`` against a stored digest."""
-    try:
-        answer = answer_fn() if callable(answer_fn) else answer_fn
-    except NotImplementedError:
-        return _not_attempted(name, points, verbose)
-    except (Exception, SystemExit) as err:
-        return _result(name, ERROR, f"your answer function raised {_student_error(err)}", points, verbose=verbose)
+    _note_kind("quiz")
+    with capture_prints() as out:
+        try:
+            answer = answer_fn() if callable(answer_fn) else answer_fn
+            failed = None
+        except NotImplementedError:
+            failed = NOT_ATTEMPTED
+        except (Exception, SystemExit) as err:
+            failed = f"your answer function raised {_student_error(err)}"
+    printed = out[0]
+    if failed == NOT_ATTEMPTED:
+        return _not_attempted(name, points, verbose, printed=printed)
+    if failed:
+        return _result(name, ERROR, failed, points, verbose=verbose, printed=printed)
     if answer is None:
         return _result(name, WRONG, "your function returned None: return your answer" +
-                       (f" ({expected_type})" if expected_type else "") + ".", points, verbose=verbose)
+                       (f" ({expected_type})" if expected_type else "") + ".", points, verbose=verbose, printed=printed)
     try:
         ok = answer_digest(answer) == digest
-    except (TypeError, ValueError, OverflowError):  # an answer that cannot be normalized is not the answer
+    except (TypeError, ValueError, OverflowError, RecursionError):  # an answer that cannot be normalized is not it
         ok = False
     if ok:
-        return _result(name, PASSED, f"correct ({points:g}/{points:g} points).", points, verbose=verbose)
+        return _result(name, PASSED, f"correct ({points:g}/{points:g} points).", points, verbose=verbose,
+                       printed=printed)
     message = f"{fmt(answer)} is not right."
     if expected_type:
         message += f" Expected {expected_type}."
     if hint:
         message += f"\n  Hint: {hint}"
-    return _result(name, WRONG, message, points, verbose=verbose)
+    return _result(name, WRONG, message, points, verbose=verbose, printed=printed)
+
+
+def record_answer(answer_fn: Callable[[], Any], *, name: str = "answer", verbose: bool = True) -> CheckResult:
+    """A graded quiz without a verdict: show the answer as it will be handed in, and nothing more.
+
+    ``coursekit release`` puts this in place of a quiz's check in the student
+    version of a notebook whose metadata says ``"coursekit": {"quiz_verdicts":
+    false}``; the grader still grades the quiz with the original check."""
+    with capture_prints() as out:
+        try:
+            answer = answer_fn() if callable(answer_fn) else answer_fn
+            failed = None
+        except NotImplementedError:
+            failed = NOT_ATTEMPTED
+        except (Exception, SystemExit) as err:
+            failed = f"your answer function raised {_student_error(err)}"
+    if failed == NOT_ATTEMPTED:
+        return _not_attempted(name, 0.0, verbose, printed=out[0])
+    if failed:
+        return _result(name, ERROR, failed, 0.0, verbose=verbose, printed=out[0])
+    text = f"{_MARK[RECORDED]} \u2014 {name}: your answer {fmt(answer)} is recorded; this quiz is graded after you hand " \
+           "the notebook in (no verdict here)." + _printed_note(out[0])
+    result = CheckResult(name, RECORDED, text, 0.0, 0.0, printed=out[0])
+    if verbose:
+        print(text)
+    return result
+
+
+# ------------------------------------------------------------- partial credit ---
+
+def combine(name: str, parts: Sequence[CheckResult], *, verbose: bool = True) -> CheckResult:
+    """One result from a check's independent parts, each a result of its own
+    (made with ``verbose=False``): the points are the sum of the parts'
+    points, each part's verdict is in the message and in ``parts``.
+
+    For example, an exercise returning a loss and its gradient::
+
+        combine("softmax_loss", [
+            check_function(lambda S, y: fn(S, y)[0], loss, cases, name="loss", points=1, verbose=False),
+            check_function(lambda S, y: fn(S, y)[1], gradient, cases, name="gradient", points=2, verbose=False),
+        ], verbose=verbose)
+    """
+    earned = sum(p.points for p in parts)
+    full = sum(p.max_points for p in parts)
+    if all(p.passed for p in parts):
+        status = PASSED
+    elif all(p.status == NOT_ATTEMPTED for p in parts):
+        status = NOT_ATTEMPTED
+    elif earned > 0:
+        status = PARTIAL
+    else:
+        status = ERROR if any(p.status == ERROR for p in parts) else WRONG
+    head = {PASSED: "passed every part", NOT_ATTEMPTED: "not attempted yet", PARTIAL: "passed some parts"}.get(
+        status, "no part passed")
+    lines = [f"{_MARK[status]} \u2014 {name}: {head} ({earned:g}/{full:g} points)."]
+    lines += ["  " + p.message.replace("\n", "\n  ") for p in parts]
+    reference = tuple(sorted({n for p in parts for n in p.reference}))
+    info = [{"name": p.name, "status": p.status, "points": p.points, "max_points": p.max_points, "message": p.message}
+            for p in parts]
+    return _finish(CheckResult(name, status, "\n".join(lines), earned, full, parts=info, reference=reference,
+                               printed="".join(p.printed for p in parts)), verbose)
+
+
+# ---------------------------------------------------------------- kinds ---
+
+_KIND: contextvars.ContextVar[list | None] = contextvars.ContextVar("coursekit_check_kind", default=None)
+
+
+def _note_kind(kind: str) -> None:
+    seen = _KIND.get()
+    if seen is not None:
+        seen.append(kind)
+
+
+def is_quiz(check: Callable, **kwargs) -> bool:
+    """Whether ``check`` grades a quiz answer (it goes through :func:`check_answer`): found by
+    running it on an answer not given yet (``coursekit release`` uses it for the quiz option)."""
+
+    def not_yet(*args, **kw):
+        raise NotImplementedError()
+
+    token = _KIND.set([])
+    try:
+        with capture_prints():
+            check(not_yet, verbose=False, **kwargs)
+        return "quiz" in _KIND.get()
+    except Exception:
+        return False
+    finally:
+        _KIND.reset(token)

@@ -29,23 +29,27 @@ import ast
 import importlib
 import json
 import os
+import re
 import secrets
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
+from ..checks import core
 from . import notebook as N
-from . import rpc
-from .executor import KernelSession, make_run_dir, remove_tree
+from . import refcalls, rpc
+from .executor import MAX_MESSAGE_BYTES, KernelSession, make_run_dir, remove_tree
 from .sandbox import summary
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
 # notebook-level statuses (grades.csv "status")
-GRADED, NOT_ATTEMPTED, INVALID, MISSING, TIMEOUT, DISK, CRASHED, GRADER_ERROR = (
-    "graded", "not attempted", "invalid", "missing", "time limit", "disk limit", "kernel died", "grader error")
+GRADED, NOT_ATTEMPTED, INVALID, MISSING, TIMEOUT, DISK, OUTPUT, CRASHED, GRADER_ERROR = (
+    "graded", "not attempted", "invalid", "missing", "time limit", "disk limit", "output limit", "kernel died",
+    "grader error")
 
 
 @dataclass
@@ -56,7 +60,10 @@ class Limits:
     file_mb: int = 64  # largest file the kernel may write
     disk_mb: int = 512  # most the kernel may keep in its scratch directory, all files together
     sandbox: bool = True
-    landlock: bool = True  # False: the audit hook alone (to test the fallback)
+    landlock: bool = True  # False: no Landlock (to test the audit hook alone)
+    bwrap: bool = True  # False: no bubblewrap, the fallback (Landlock + audit hook), to test it
+    nproc: int = 64  # processes and threads the kernel's user may have (under bubblewrap, as a user of its own)
+    messages_mb: int = 256  # most the grader accepts from one kernel in all (one message: executor.MAX_MESSAGE_BYTES)
 
     def cpu_seconds(self) -> int:
         """The kernel's CPU-time limit: two busy threads for the whole time limit, plus its start."""
@@ -84,15 +91,36 @@ class NotebookResult:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
     sandbox: dict = field(default_factory=dict)  # what the kernel ran under (sandbox.describe); {} if none ran
+    written: dict = field(default_factory=dict)  # grade_id -> the student's written (markdown) answer
+    submitted: str = ""  # when the file was handed in (ISO 8601, UTC), where known
+    late_days: int = 0  # started days after the deadline (see batch.apply_late_rule)
+    penalty: float = 0.0  # points taken off for lateness
+    grader_mb: float = 0.0  # the grading process's peak memory (what a cluster's worker needs per task)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return clean(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict) -> "NotebookResult":
-        data = dict(data)
+        data = clean(dict(data))
         data["exercises"] = [ExerciseResult(**e) for e in data.get("exercises", [])]
-        return cls(**data)
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(value):
+    """``value`` with every string made writable as UTF-8: a lone surrogate (from an exception
+    message, or a file name that was not UTF-8) becomes U+FFFD instead of stopping a report."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------- loading ----
@@ -109,6 +137,8 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
     text = _read_plain_file(path)
     try:
         data = json.loads(text)
+    except RecursionError:
+        raise InvalidSubmission("not a notebook: its JSON is nested too deeply to read") from None
     except ValueError as err:
         raise InvalidSubmission(f"not a notebook: the file is not valid JSON ({err})") from None
     if not isinstance(data, dict) or "nbformat" not in data:
@@ -118,6 +148,8 @@ def load_submission(path) -> tuple[nbformat.NotebookNode, list[str]]:
         raise InvalidSubmission(f"nbformat {version!r} is not a notebook format Jupyter knows (1 to 4)")
     try:
         nb = nbformat.reads(text, as_version=4)
+    except RecursionError:
+        raise InvalidSubmission("not a readable notebook: it is nested too deeply") from None
     except Exception as err:
         raise InvalidSubmission(f"not a readable notebook: {str(err)[:300]}") from None
     if version < 4:
@@ -394,11 +426,14 @@ class CheckCall:
 
 
 def parse_check_call(source: str) -> CheckCall | None:
-    """``result = checks.<topic>.check_x(fn, ...)`` in a test cell, or None."""
+    """``result = checks.<topic>.check_x(fn, ...)`` in a test cell, or None. Where the
+    cell has several (hidden tests may check again, with a key only the instructor's
+    notebook holds), the last one is the one that grades."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
+    found = None
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Call)):
             continue
@@ -417,10 +452,10 @@ def parse_check_call(source: str) -> CheckCall | None:
             for arg in node.value.args:
                 args.append(("name", arg.id) if isinstance(arg, ast.Name) else ("value", ast.literal_eval(arg)))
             kwargs = {k.arg: ast.literal_eval(k.value) for k in node.value.keywords if k.arg}
-        except (ValueError, TypeError, SyntaxError):
+        except (ValueError, TypeError, SyntaxError, RecursionError):
             return None
-        return CheckCall(".".join(parts[:-1]), parts[-1], args, kwargs)
-    return None
+        found = CheckCall(".".join(parts[:-1]), parts[-1], args, kwargs)
+    return found
 
 
 # a call of the student's function that did not finish -> what the check sees raised ({evalue}: why the run stopped)
@@ -429,6 +464,7 @@ _CALL_STOPPED = {
     "stuck": (TimeoutError, "time limit: your function did not finish in time (an endless loop?)"),
     "dead": (RuntimeError, "the kernel stopped while your function ran"),
     "disk": (RuntimeError, "your function {evalue}; the notebook was stopped"),
+    "output": (RuntimeError, "your function's kernel {evalue}; the notebook was stopped"),
 }
 
 
@@ -452,14 +488,23 @@ class StudentFunction:
         run, result = self.session.call(self.name, rpc.payload(args, kwargs), remaining)
         if run.status in _CALL_STOPPED:
             raise _call_stopped(run)
-        if not result:
+        if not isinstance(result, dict):
             raise RuntimeError("your function's result could not be read back"
                                + (f" ({run.ename}: {run.evalue})" if run.ename else ""))
+        printed = result.get("printed")
+        if isinstance(printed, str) and printed:
+            sys.stdout.write(printed[:4000])  # the check captures it for its message
         if "raise" in result:
             if result["raise"] == "NotImplementedError":
                 raise NotImplementedError()
-            raise type(str(result["raise"])[:60] or "Error", (Exception,), {})(result.get("message", ""))
+            raise _error_type(result["raise"])(str(result.get("message", ""))[:2000])
         return rpc.decode(result.get("ok"))
+
+
+def _error_type(name) -> type:
+    """An exception class named as the student's error was (only its name comes back)."""
+    name = "".join(c for c in str(name)[:60] if c.isalnum() or c == "_") or "Error"
+    return type(name if name[0].isalpha() else "Error", (Exception,), {})
 
 
 def recheck(session: KernelSession, call: CheckCall, seed: int, deadline: float):
@@ -479,20 +524,39 @@ def recheck(session: KernelSession, call: CheckCall, seed: int, deadline: float)
         else:
             args.append(rpc.decode(found.get("value")))
     kwargs = {**call.kwargs, "verbose": False, "seed": seed}
-    try:
-        return check(*args, **kwargs)
-    except TypeError as err:
-        if "seed" not in str(err):
-            raise
-        kwargs.pop("seed")
-        return check(*args, **kwargs)
+    before = session.calls.snapshot() if session.calls is not None else None
+    with core.tracing_references():
+        try:
+            verdict = check(*args, **kwargs)
+        except TypeError as err:
+            if "seed" not in str(err):
+                raise
+            kwargs.pop("seed")
+            verdict = check(*args, **kwargs)
+    if before is not None and verdict.reference:
+        called = refcalls.reference_calls(before, session.calls.snapshot(), verdict.reference)
+        if called:
+            return _calls_reference(verdict, called)
+    return verdict
+
+
+USES_REFERENCE = "calls the reference"
+
+
+def _calls_reference(verdict, called: list[str]):
+    called = sorted(called, key=lambda n: (n.rsplit(":", 1)[-1].startswith("_"), n))  # public functions first
+    names = ", ".join(n.replace(":", ".") for n in called[:3]) + (", ..." if len(called) > 3 else "")
+    message = (f"your answer calls the reference implementation ({names}) while it is checked, so it scores 0. "
+               "Write the computation yourself: only the helpers the exercise names may be called.")
+    return core.CheckResult(verdict.name, USES_REFERENCE, message, 0.0, verdict.max_points,
+                            reference=verdict.reference, printed=verdict.printed)
 
 
 # ----------------------------------------------------------- execute ----
 
 _ERROR_STATUS = {"NotImplementedError": "not attempted", "AssertionError": "wrong"}
 # why a notebook was stopped -> its status; the first stop is the only one (nothing runs after it)
-_STOP_STATUS = {"dead": CRASHED, "disk": DISK, "stuck": TIMEOUT, "total": TIMEOUT}
+_STOP_STATUS = {"dead": CRASHED, "disk": DISK, "output": OUTPUT, "stuck": TIMEOUT, "total": TIMEOUT}
 
 
 @dataclass
@@ -521,7 +585,8 @@ def execute(steps: list[Step], *, limits: Limits, deny=(), seed: int | None = No
                 importlib.import_module(call.module)
         session = KernelSession(home, deny=deny, memory_mb=limits.memory_mb, file_mb=limits.file_mb,
                                 disk_mb=limits.disk_mb, cpu_s=limits.cpu_seconds(), sandbox=limits.sandbox,
-                                landlock=limits.landlock)
+                                landlock=limits.landlock, bwrap=limits.bwrap, nproc=limits.nproc,
+                                max_total_bytes=limits.messages_mb * 2**20)
         with session:
             mode = session.mode or ({"unknown": True} if limits.sandbox else {"off": True})
             total_deadline = time.monotonic() + limits.total_timeout  # from a ready kernel: its start is not the notebook's
@@ -563,6 +628,11 @@ def _stop_reason(run, total_deadline, problems, step, limits) -> tuple[str, str]
     if run.status == "disk":
         problems.append(f"{where} {run.evalue} (limit {limits.disk_mb} MB); the notebook was stopped")
         return "disk", "not run: the notebook was stopped after writing too much to disk"
+    if run.status == "output":
+        problems.append(f"{where}: the kernel {run.evalue} (the grader accepts at most "
+                        f"{MAX_MESSAGE_BYTES // 2**20} MB in one message and {limits.messages_mb} MB in all); "
+                        "the notebook was stopped")
+        return "output", "not run: the notebook was stopped after sending too much to the grader"
     if run.status == "stuck":
         problems.append(f"{where} ran past the time limit and did not stop when interrupted")
         return "stuck", "not run: the kernel was stopped after an earlier cell ran past the time limit"
@@ -576,7 +646,8 @@ def _stop_reason(run, total_deadline, problems, step, limits) -> tuple[str, str]
     return "", ""
 
 
-_RUN_STATUS = {"timeout": "time limit", "stuck": "time limit", "dead": "kernel died", "disk": "disk limit"}
+_RUN_STATUS = {"timeout": "time limit", "stuck": "time limit", "dead": "kernel died", "disk": "disk limit",
+               "output": "output limit"}
 
 
 def _score(session, step: Step, run, seed: int, limits: Limits, total_deadline: float) -> ExerciseResult:
@@ -603,7 +674,12 @@ def _score(session, step: Step, run, seed: int, limits: Limits, total_deadline: 
         passed = ran_ok and verdict.passed
         status = "passed" if passed else verdict.status
         message = verdict.message
-        if ran_ok and not verdict.passed:
+        if verdict.status == core.PARTIAL and (ran_ok or run.ename in ("AssertionError", "CheckFailed")):
+            # independent parts: the points of the parts that passed (the hidden `assert result.passed` failed)
+            share = verdict.points / verdict.max_points if verdict.max_points else 0.0
+            return ExerciseResult(step.grade_id, round(step.points * share, 6), step.points, "partial", message,
+                                  output)
+        if ran_ok and not verdict.passed and verdict.status != USES_REFERENCE:
             message += ("\n(The test in your notebook passed, but the grader's own run of the same check on new "
                         "random inputs did not: answers that only fit the visible tests, or a changed check, "
                         "earn no points.)")
@@ -637,12 +713,37 @@ def grade_notebook(source_path, submission_path, *, student: str, limits: Limits
                             for c in source_nb.cells if N.is_grade(c)]
         result.seconds = time.monotonic() - start
         return result
+    result.written = written_answers(source_nb, submitted)
     run = execute(steps, limits=limits, deny=deny, seed=seed, scratch_base=scratch_base)
-    result.exercises, result.status, result.sandbox = run.exercises, run.status, run.sandbox
+    result.exercises, result.status, result.sandbox = run.exercises + manual_exercises(source_nb), run.status, \
+        run.sandbox
     result.problems = notes + problems + run.problems
-    result.total = sum(e.points for e in run.exercises)
+    result.total = sum(e.points for e in result.exercises)
     result.seconds = time.monotonic() - start
     return result
+
+
+AWAITING = "to be graded by hand"
+MAX_WRITTEN_CHARS = 20_000
+
+
+def manual_exercises(source_nb) -> list[ExerciseResult]:
+    """A written answer with points (nbgrader's "manually graded answer": solution and grade):
+    0 points until the instructor's scores are merged (``coursekit grade --manual``)."""
+    return [ExerciseResult(N.grade_id(c), 0.0, N.points(c), AWAITING, "")
+            for c in source_nb.cells if N.is_grade(c) and N.is_solution(c) and c.cell_type == "markdown"]
+
+
+def written_answers(source_nb, submitted_nb) -> dict[str, str]:
+    """grade_id -> the student's text, for every written (markdown) answer of the source notebook."""
+    ids = [N.grade_id(c) for c in source_nb.cells if N.is_solution(c) and c.cell_type == "markdown"]
+    theirs = {N.grade_id(c): c for c in submitted_nb.cells if N.grade_id(c)}
+    out = {}
+    for gid in ids:
+        cell = theirs.get(gid)
+        text = N.cell_source(cell) if cell is not None else ""
+        out[gid] = text[:MAX_WRITTEN_CHARS] + (" ..." if len(text) > MAX_WRITTEN_CHARS else "")
+    return out
 
 
 def validate(path, *, limits: Limits | None = None, seed: int | None = None, verbose: bool = True) -> NotebookResult:
@@ -662,13 +763,22 @@ def validate(path, *, limits: Limits | None = None, seed: int | None = None, ver
     except InvalidSubmission as err:
         result.status, result.problems = INVALID, [str(err)]
         return _print_validation(result, verbose)
-    steps, problems, result.max_total = rebuild_released(nb)
-    run = execute(steps, limits=limits, seed=seed)
+    try:
+        steps, problems, result.max_total = rebuild_released(nb)
+        run = execute(steps, limits=limits, seed=seed)
+    except (Exception, RecursionError) as err:  # noqa: BLE001 - say what went wrong, never a traceback
+        result.status, result.problems = GRADER_ERROR, [f"the notebook could not be checked: "
+                                                        f"{type(err).__name__}: {str(err)[:500]}"]
+        return _print_validation(clean_result(result), verbose)
     result.exercises, result.status, result.sandbox = run.exercises, run.status, run.sandbox
     result.problems = notes + problems + run.problems
     result.total = sum(e.points for e in run.exercises)
     result.seconds = time.monotonic() - start
-    return _print_validation(result, verbose)
+    return _print_validation(clean_result(result), verbose)
+
+
+def clean_result(result: NotebookResult) -> NotebookResult:
+    return NotebookResult.from_dict(result.to_dict())
 
 
 def _print_validation(result: NotebookResult, verbose: bool) -> NotebookResult:
@@ -678,8 +788,10 @@ def _print_validation(result: NotebookResult, verbose: bool) -> NotebookResult:
     for problem in result.problems:
         print(f"  ! {problem}")
     for e in result.exercises:
-        first = (e.message or "").strip().splitlines()
-        print(f"  {e.grade_id:<32} {e.points:g}/{e.max_points:g}  {e.status}" + (f": {first[0]}" if first else ""))
+        lines = (e.message or "").strip().splitlines()
+        print(f"  {e.grade_id:<32} {e.points:g}/{e.max_points:g}  {e.status}" + (f": {lines[0]}" if lines else ""))
+        for line in lines[1:]:  # the whole message: the smallest failing input, expected vs got, the hint
+            print(f"      {line}")
     if result.status != INVALID:
         print(f"  total {result.total:g}/{result.max_total:g} (hidden tests may still lower this)")
     lines, weak = summary([result.sandbox])

@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import copy
 import hashlib
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,16 +260,50 @@ def check_source(nb, name: str = "notebook") -> None:
 
 # ------------------------------------------------------------ release ----
 
+def quiz_verdicts(nb) -> bool:
+    """The per-notebook option: ``"coursekit": {"quiz_verdicts": false}`` in the source notebook's
+    metadata makes its graded quizzes give no verdict in the student version."""
+    options = nb.get("metadata", {}).get(MANIFEST_KEY, {})
+    return not (isinstance(options, dict) and options.get("quiz_verdicts") is False)
+
+
+def record_only(source: str) -> str:
+    """A quiz's visible check, ``result = checks.<topic>.check_x(answer_fn)``, as
+    ``result = checks.record_answer(answer_fn, name="x")``: the answer is shown, not judged.
+    Any other test cell is returned unchanged."""
+    from .grader import parse_check_call  # the grader's reading of a check call
+
+    call = parse_check_call(source)
+    if call is None or not call.args or call.args[0][0] != "name":
+        return source
+    from ..checks import core
+
+    check = getattr(importlib.import_module(call.module), call.function, None)
+    if check is None or not core.is_quiz(check):
+        return source
+    tree = ast.parse(source)
+    node = [n for n in tree.body if isinstance(n, ast.Assign) and isinstance(n.value, ast.Call)][-1]
+    lines = source.split("\n")
+    prefix = "coursekit.checks" if ast.unparse(node.value.func).startswith("coursekit.") else "checks"
+    target = ast.unparse(node.targets[0])
+    label = call.function[len("check_"):] if call.function.startswith("check_") else call.function
+    line = f"{target} = {prefix}.record_answer({call.args[0][1]}, name={label!r})"
+    return "\n".join(lines[:node.lineno - 1] + [line] + lines[node.end_lineno:])
+
+
 def release_notebook(nb, name: str = "notebook"):
     """The student version of a source notebook (a new notebook; ``nb`` is unchanged)."""
     check_source(nb, name)
     out = copy.deepcopy(nb)
+    verdicts = quiz_verdicts(nb)
     for cell in out.cells:
         source = cell_source(cell)
         if is_solution(cell):
             source = stub_solution(source, cell.cell_type)
         if is_grade(cell):
             source = remove_hidden_tests(source)
+            if not verdicts and cell.cell_type == "code":
+                source = record_only(source)
         cell.source = source
         if cell.cell_type == "code":
             cell.outputs = []
@@ -283,7 +318,7 @@ def release_notebook(nb, name: str = "notebook"):
             cell.metadata.nbgrader["checksum"] = compute_checksum(cell)
             cell.metadata.nbgrader["cell_type"] = cell.cell_type
     out.metadata["kernelspec"] = dict(KERNELSPEC)
-    out.metadata[MANIFEST_KEY] = {"cells": release_manifest(out)}
+    out.metadata[MANIFEST_KEY] = {"cells": release_manifest(out), **({} if verdicts else {"quiz_verdicts": False})}
     return out
 
 

@@ -22,7 +22,7 @@ import traceback
 import numpy as np
 
 MIME = "application/x-coursekit-result+json"
-MAX_RESULT_BYTES = 32 * 2**20
+MAX_RESULT_BYTES = 6 * 2**20  # under the grader's cap on one message (executor.MAX_MESSAGE_BYTES)
 
 
 # ------------------------------------------------------- kernel side ----
@@ -55,12 +55,13 @@ def encode(value, depth: int = 0):
 
 
 def _array(arr: np.ndarray) -> dict:
-    if arr.dtype.kind not in "biuf":
-        if arr.dtype.kind == "c":
-            return {"dtype": str(arr.dtype), "shape": list(arr.shape),
-                    "data": [[z.real, z.imag] for z in arr.ravel().tolist()]}
+    """An array of numbers as its dtype, shape and little-endian bytes (base64): exact, and
+    about half the size of the numbers written out."""
+    if arr.dtype.kind not in "biufc":
         raise TypeError(f"an array of dtype {arr.dtype} cannot be graded; return numbers")
-    return {"dtype": str(arr.dtype), "shape": list(arr.shape), "data": arr.ravel().tolist()}
+    little = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
+    return {"dtype": little.dtype.str, "shape": list(arr.shape),
+            "bytes": base64.b64encode(np.ascontiguousarray(little).tobytes()).decode()}
 
 
 def _where(err: BaseException) -> str:
@@ -71,11 +72,16 @@ def _where(err: BaseException) -> str:
 def call(name: str, payload: str | None) -> None:
     """Run ``name(*args, **kwargs)`` in the notebook's namespace and publish the
     outcome as a display message of type :data:`MIME`. With ``payload=None``
-    it publishes the object itself (or that it is callable)."""
+    it publishes the object itself (or that it is callable). What the
+    function prints is captured and sent with the outcome (``printed``)."""
+    import contextlib
+    import io
+
     from IPython import get_ipython
     from IPython.display import publish_display_data
 
     namespace = get_ipython().user_ns
+    printed = io.StringIO()
     try:
         if name not in namespace:
             out = {"raise": "NameError", "message": f"name {name!r} is not defined"}
@@ -84,16 +90,33 @@ def call(name: str, payload: str | None) -> None:
             out = {"callable": True} if callable(obj) else {"value": encode(obj)}
         else:
             args, kwargs = pickle.loads(base64.b64decode(payload))
-            out = {"ok": encode(namespace[name](*args, **kwargs))}
+            with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+                value = namespace[name](*args, **kwargs)
+            out = {"ok": encode(value)}
     except NotImplementedError:
         out = {"raise": "NotImplementedError", "message": ""}
     except BaseException as err:  # noqa: BLE001 - every failure is the student's answer
-        out = {"raise": type(err).__name__, "message": f"{str(err)[:1000]}{_where(err)}"}
-    text = json.dumps(out)
+        out = {"raise": type(err).__name__, "message": f"{_text(err)[:1000]}{_where(err)}"}
+    out["printed"] = printed.getvalue()[:4000]
+    try:
+        text = json.dumps(out)
+    except (TypeError, ValueError, RecursionError):
+        text = json.dumps({"raise": "ValueError", "message": "the returned value cannot be graded"})
     if len(text) > MAX_RESULT_BYTES:
-        text = json.dumps({"raise": "ValueError", "message": "the returned value is too large to grade"})
-    sys.stdout.flush()
+        text = json.dumps({"raise": "ValueError", "message": "the returned value is too large to grade "
+                                                             f"(over {MAX_RESULT_BYTES // 2**20} MB)"})
+    try:
+        sys.stdout.flush()
+    except Exception:  # noqa: BLE001 - what the notebook printed is not the result
+        pass
     publish_display_data({MIME: text})
+
+
+def _text(err: BaseException) -> str:
+    try:
+        return str(err)
+    except Exception:  # noqa: BLE001 - a __str__ that raises is the student's too
+        return f"<{type(err).__name__} whose message cannot be shown>"
 
 
 def payload(args: tuple, kwargs: dict) -> str:
@@ -119,14 +142,11 @@ def decode(data):
     if not isinstance(data, dict):
         return data
     if "__nd__" in data:
-        dtype = np.dtype(data["dtype"])
-        if dtype.kind == "c":
-            arr = np.array([complex(re, im) for re, im in data["data"]], dtype=dtype)
-        elif dtype.kind in "biuf":
-            arr = np.array(data["data"], dtype=dtype)
-        else:
+        dtype = np.dtype(str(data["dtype"]))
+        if dtype.kind not in "biufc" or dtype.hasobject:
             raise ValueError(f"unexpected dtype {dtype}")
-        arr = arr.reshape(data["shape"])
+        arr = np.frombuffer(base64.b64decode(str(data["bytes"])), dtype=dtype).copy()
+        arr = arr.reshape([int(n) for n in data["shape"]])
         if data.get("torch") and "torch" in sys.modules:
             return sys.modules["torch"].from_numpy(arr)
         return arr

@@ -1,32 +1,40 @@
 """The kernel that runs a submission, fenced in before any student code runs.
 
 ``python -m coursekit.grading.sandbox --policy FILE -f CONNECTION_FILE`` is the
-kernel command the grader uses. Before IPython starts it
+kernel command the grader uses, inside bubblewrap where it can (see
+:mod:`coursekit.grading.bwrap`: own PID, network, IPC and mount namespaces,
+an allow-listed, read-only file view, channels over Unix sockets). Before
+IPython starts, this launcher
 
 1. sets resource limits: address space (memory), the largest file it may
-   write, CPU seconds, no core dumps; lowers its priority; and dies with the
-   grading process that started it;
-2. applies a Linux **Landlock** rule set (kernel 5.13+, no root needed): the
-   process and its children may write only in the scratch directory and may
-   not read the denied folders (the instructor's source notebooks, the
-   grader's output and private folders, the other kernels' folders, the
-   submissions, the home directory; the Python installation and the
-   coursekit package stay readable). With Landlock ABI 4+ it may not open
-   TCP connections nor bind any TCP port but its own kernel ports, and with
-   ABI 6+ it may not signal, nor connect to abstract sockets of, processes
-   outside the sandbox;
-3. installs a Python audit hook (it cannot be removed once added) that
-   refuses, with a ``PermissionError``, the same file accesses and TCP
-   connections, plus starting programs (``subprocess``, ``os.system``,
-   ``exec``, ``fork``), signalling other processes, reading other
-   processes' ``/proc`` entries, and the ``ctypes`` calls that could undo the
-   fences.
+   write, CPU seconds, the number of processes, no core dumps; lowers its
+   priority; and dies with the grading process that started it;
+2. loads the coursekit modules with every function marked, so that a call
+   of a reference implementation, by whatever route, is recorded for the
+   grader (see :mod:`coursekit.grading.refcalls`);
+3. drops root: where the grader runs as root, the kernel becomes a user id
+   of its own, with no capabilities (which also makes the process cap hold);
+4. applies a Linux **Landlock** rule set (kernel 5.13+): the process and its
+   children may write only in the scratch and runtime folders and read only
+   the allow-list (the Python installation, the coursekit package and its
+   data sets, the system libraries); with ABI 4+ it may neither open nor
+   accept TCP connections, and with ABI 6+ it may not signal, nor connect
+   to abstract sockets of, processes outside the sandbox;
+5. installs a Python audit hook (it cannot be removed once added) that
+   refuses, with a ``PermissionError``, the same file accesses and network
+   connections, plus starting programs, signalling other processes, reading
+   other processes' ``/proc`` entries, building code objects from parts, and
+   the ``ctypes`` calls that could undo the fences; it also sends each call
+   of a coursekit function to the grader.
 
-Landlock is the real fence (enforced by the OS kernel); the audit hook gives
-clearer error messages, and is the only, weaker, fence where Landlock is
-missing (C code can get around it). What was applied is put in the kernel's
-environment as ``COURSEKIT_SANDBOX`` (JSON), which the grader reads before any
-student code runs and records in the reports (see :func:`describe`).
+Under bubblewrap, the namespaces and the file view are the fence and
+Landlock and the hook are a second layer. Without bubblewrap (not
+installed, or no user namespaces), Landlock and the hook are the fence: a
+weaker one (no process containment, and where Landlock is missing the hook
+alone, which C code can get around), and the reports say so. What was
+applied is put in the kernel's environment as ``COURSEKIT_SANDBOX`` (JSON),
+which the grader reads before any student code runs and records in the
+reports (see :func:`describe`).
 """
 from __future__ import annotations
 
@@ -42,7 +50,8 @@ NICE = 10  # the grader and its watchdog stay responsive while kernels compute
 
 # ------------------------------------------------------------ rlimits ----
 
-def set_limits(memory_mb: int | None, file_mb: int | None, cpu_s: int | None = None) -> None:
+def set_limits(memory_mb: int | None, file_mb: int | None, cpu_s: int | None = None,
+               nproc: int | None = None) -> None:
     if memory_mb:
         limit = int(memory_mb) * 2**20
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -51,11 +60,32 @@ def set_limits(memory_mb: int | None, file_mb: int | None, cpu_s: int | None = N
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     if cpu_s:  # SIGXCPU ends the kernel; a backstop should the grader's own limits fail
         resource.setrlimit(resource.RLIMIT_CPU, (int(cpu_s), int(cpu_s) + 5))
+    if nproc:  # counted per user id (and user namespace): it holds once root is dropped
+        resource.setrlimit(resource.RLIMIT_NPROC, (int(nproc), int(nproc)))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     try:
         os.nice(NICE)
     except OSError:
         pass
+
+
+def drop_privileges(uid: int) -> dict:
+    """Become ``uid`` (group too, no supplementary groups): root's capabilities go with it.
+
+    Returns what holds afterwards: the user id and the effective capabilities (none)."""
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    return {"uid": os.getuid(), "capabilities": _effective_capabilities()}
+
+
+def _effective_capabilities() -> int:
+    try:
+        with open("/proc/self/status") as f:
+            line = next(line for line in f if line.startswith("CapEff:"))
+        return int(line.split()[1], 16)
+    except (OSError, StopIteration, ValueError):
+        return -1
 
 
 _PR_SET_PDEATHSIG, _PR_SET_NO_NEW_PRIVS = 1, 38
@@ -75,7 +105,8 @@ def die_with_parent() -> None:
 
 _SYS_CREATE, _SYS_ADD_RULE, _SYS_RESTRICT = 444, 445, 446  # same numbers on x86_64 and arm64
 _RULE_PATH_BENEATH, _RULE_NET_PORT = 1, 2
-_READ = (1 << 0) | (1 << 2) | (1 << 3)  # EXECUTE | READ_FILE | READ_DIR
+_EXECUTE = 1 << 0
+_READ = (1 << 2) | (1 << 3)  # READ_FILE | READ_DIR: no EXECUTE anywhere, so no program can be started
 _NET_BIND, _NET_CONNECT = 1 << 0, 1 << 1
 _SCOPE_ABSTRACT_UNIX, _SCOPE_SIGNAL = 1 << 0, 1 << 1
 
@@ -111,11 +142,19 @@ def _inside(path: str, root: str, sep=os.sep) -> bool:
     return path == root or path.startswith(root.rstrip(sep) + sep)
 
 
-def readable_roots(deny: list[str], keep: list[str]) -> list[str]:
-    """Directories to grant read access beneath so that everything is readable
-    except what is under ``deny``, while everything under ``keep`` stays
-    readable even inside a denied folder (the Python installation, coursekit).
-    Landlock only grants, so the tree is split along the paths to the denied folders."""
+# what a kernel reads beyond the Python installation where no bubblewrap gives it a view of its own:
+# its own /proc entries and the machine's CPU and memory figures, the devices, the system libraries
+FALLBACK_READABLE = ("/proc/self", "/proc/cpuinfo", "/proc/meminfo", "/proc/stat", "/proc/sys/vm/overcommit_memory",
+                     "/sys/devices/system/cpu", "/sys/fs/cgroup", "/dev", "/usr", "/lib", "/lib64", "/lib32", "/bin",
+                     "/sbin", "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime")
+
+
+def readable_roots(deny: list[str], keep: list[str], allow=(os.sep,)) -> list[str]:
+    """The files and folders to grant read access beneath so that what is under
+    ``allow`` (the allow-list) is readable except what is under ``deny``, while
+    everything under ``keep`` stays readable even inside a denied folder (the
+    Python installation, coursekit). Landlock only grants, so the tree is split
+    along the paths to the denied folders."""
     deny = [os.path.realpath(d) for d in deny]
     keep = [os.path.realpath(k) for k in keep]
     roots: list[str] = []
@@ -124,7 +163,7 @@ def readable_roots(deny: list[str], keep: list[str]) -> list[str]:
         if any(_inside(directory, d) for d in deny):
             roots.extend(k for k in keep if _inside(k, directory))
             return
-        if not any(_inside(d, directory) for d in deny):
+        if not any(_inside(d, directory) for d in deny) or not os.path.isdir(directory):
             roots.append(directory)
             return
         try:
@@ -136,7 +175,9 @@ def readable_roots(deny: list[str], keep: list[str]) -> list[str]:
         for child in children:
             visit(child)
 
-    visit(os.sep)
+    for root in allow:
+        if os.path.lexists(root):
+            visit(os.path.realpath(root))
     return sorted(set(roots))
 
 
@@ -148,11 +189,15 @@ def landlock_abi() -> int:
         return 0
 
 
-def apply_landlock(writable: list[str], readable: list[str], bind_ports=None) -> dict:
+def apply_landlock(writable: list[str], readable: list[str], bind_ports=()) -> dict:
     """Restrict this process (and its children) to ``readable`` (read, execute)
     and ``writable`` (everything); with ABI 4+ forbid TCP connections and
-    binding any TCP port but ``bind_ports`` (binding stays unrestricted if
-    they are unknown); with ABI 6+ scope signals and abstract sockets.
+    binding any TCP port but ``bind_ports`` (the kernel's channels are Unix
+    sockets: it needs none); with ABI 6+ scope signals and abstract sockets.
+
+    Nothing may be executed (no rule grants EXECUTE): the kernel, already
+    running, loads libraries as before, but neither it nor anything it
+    forks can start a program, be it through a way around the audit hook.
 
     Returns what was applied: ``{"landlock": ABI, "net": [...], "scoped": [...]}``,
     with ABI 0 where the OS kernel has no Landlock (then nothing is restricted by it)."""
@@ -161,7 +206,7 @@ def apply_landlock(writable: list[str], readable: list[str], bind_ports=None) ->
         return {"landlock": 0}
     libc = ctypes.CDLL(None, use_errno=True)
     rights = _all_fs_rights(abi)
-    net = (_NET_CONNECT | (_NET_BIND if bind_ports else 0)) if abi >= 4 else 0
+    net = (_NET_CONNECT | _NET_BIND) if abi >= 4 else 0
     scoped = (_SCOPE_SIGNAL | _SCOPE_ABSTRACT_UNIX) if abi >= 6 else 0
     attr = _RulesetAttr(rights, net, scoped)
     size = 8 if abi < 4 else 16 if abi < 6 else ctypes.sizeof(_RulesetAttr)  # the struct grew with the ABI
@@ -171,7 +216,7 @@ def apply_landlock(writable: list[str], readable: list[str], bind_ports=None) ->
     try:
         _add_path_rules(libc, fd, rights, abi, writable, readable)
         if net & _NET_BIND:
-            for port in bind_ports:
+            for port in bind_ports or ():
                 rule = _NetPortAttr(_NET_BIND, int(port))
                 libc.syscall(_SYS_ADD_RULE, fd, _RULE_NET_PORT, ctypes.byref(rule), 0)
         libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
@@ -180,7 +225,7 @@ def apply_landlock(writable: list[str], readable: list[str], bind_ports=None) ->
         os.close(fd)
     if not ok:
         return {"landlock": 0}
-    return {"landlock": abi,
+    return {"landlock": abi, "exec": False,
             "net": [name for bit, name in ((_NET_CONNECT, "tcp-connect"), (_NET_BIND, "tcp-bind")) if net & bit],
             "scoped": [name for bit, name in ((_SCOPE_SIGNAL, "signal"), (_SCOPE_ABSTRACT_UNIX, "abstract-unix-socket"))
                        if scoped & bit]}
@@ -205,8 +250,8 @@ def _add_path_rules(libc, fd: int, rights: int, abi: int, writable, readable) ->
     for path in readable:
         add(path, _READ & rights)
     for path in writable:
-        add(path, rights)
-    add("/dev/null", rights)
+        add(path, rights & ~_EXECUTE)
+    add("/dev/null", rights & ~_EXECUTE)
 
 
 def describe(mode: dict | None) -> str:
@@ -216,28 +261,44 @@ def describe(mode: dict | None) -> str:
         return "none (the sandbox was turned off)"
     if not mode.get("audit_hook"):
         return "unknown (the kernel did not report its sandbox)"
+    layers = []
+    if mode.get("landlock"):
+        net = mode.get("net") or []
+        parts = ["files", "no programs" if mode.get("exec") is False else "",
+                 "no TCP" if "tcp-connect" in net else "network NOT restricted (Landlock ABI < 4)"]
+        parts = [p for p in parts if p]
+        if "signal" in (mode.get("scoped") or []):
+            parts.append("signals")
+        layers.append(f"Landlock ABI {mode['landlock']} ({', '.join(parts)})")
+    layers.append("audit hook")
+    if mode.get("bwrap"):
+        user = ("a user of its own" if mode.get("uid") else "no root") + ", no privileges"
+        if mode.get("capabilities") not in (0, None):
+            user = "privileges NOT dropped"
+        inside = [f"own {', '.join(mode.get('namespaces') or [])} namespaces", "allow-listed files", user]
+        if mode.get("nproc"):
+            inside.append(f"at most {mode['nproc']} processes")
+        return f"bubblewrap {mode['bwrap']} ({'; '.join(inside)}) + " + " + ".join(layers)
     if not mode.get("landlock"):
-        return "audit hook only (Landlock missing or not applied)"
-    net = mode.get("net") or []
-    parts = ["files", "no TCP connections" if "tcp-connect" in net else "network NOT restricted (Landlock ABI < 4)"]
-    if "signal" in (mode.get("scoped") or []):
-        parts.append("signals")
-    return f"Landlock ABI {mode['landlock']} ({', '.join(parts)}) + audit hook"
+        return "audit hook only (no bubblewrap, Landlock missing or not applied)"
+    return " + ".join(layers) + " (no bubblewrap)"
 
 
 def is_weak(mode: dict | None) -> bool:
-    """True where a kernel ran without Landlock, or without its network rules
-    (so also where the sandbox was turned off, or is unknown)."""
+    """True where a kernel ran without bubblewrap's namespaces, root dropped and the process
+    cap (so also where the sandbox was turned off, or is unknown)."""
     mode = mode or {}
-    return not mode.get("landlock") or "tcp-connect" not in (mode.get("net") or [])
+    return not (mode.get("bwrap") and mode.get("audit_hook") and mode.get("capabilities") == 0
+                and {"PID", "network"} <= set(mode.get("namespaces") or ()) and mode.get("nproc"))
 
 
-WEAK_WARNING = ("the submissions did not run under the full sandbox: without Landlock (Linux 5.13+) only the "
-                "Python audit hook fenced them, which code using C extensions can get around, and without "
-                "Landlock ABI 4 (Linux 6.7+) network access was not restricted; grade on a newer Linux "
-                "for the full sandbox")
-OFF_WARNING = ("the sandbox was turned off: the submissions ran without any fence (no Landlock, no audit hook, "
-               "no memory, file-size or CPU limits), only under the grader's time and disk limits; "
+WEAK_WARNING = ("the submissions did not run under bubblewrap, so they were fenced by Landlock and the Python "
+                "audit hook alone: processes they start are not contained (they may outlive grading), UDP, "
+                "raw and Unix-domain sockets are not refused, and without Landlock (Linux 5.13+) only the "
+                "audit hook fenced them, which code using C extensions can get around; install bubblewrap "
+                "(Debian/Ubuntu: apt-get install bubblewrap) and grade as root or with user namespaces on")
+OFF_WARNING = ("the sandbox was turned off: the submissions ran without any fence (no bubblewrap, no Landlock, "
+               "no audit hook, no memory, file-size or CPU limits), only under the grader's time and disk limits; "
                "grade with the sandbox on")
 UNKNOWN_WARNING = ("a kernel did not report the sandbox it ran under, so it is unknown which fences, if any, held "
                    "the submissions (was the python3 kernel started some other way than through "
@@ -260,10 +321,14 @@ def summary(modes) -> tuple[list[str], list[str]]:
     """What the reports say about the kernels that ran (``modes``: their
     :func:`describe` dicts; empty ones, where no kernel ran, are skipped):
     the distinct :func:`describe` lines, sorted, and the distinct warnings
-    (each :func:`warning`, in a fixed order), empty where none was weak."""
+    (each :func:`warning`, in a fixed order, with why bubblewrap was not
+    used where a kernel said), empty where none was weak."""
     modes = [m for m in modes if m]
     weak = {warning(m) for m in modes} - {""}
-    return sorted({describe(m) for m in modes}), [w for w in (OFF_WARNING, UNKNOWN_WARNING, WEAK_WARNING) if w in weak]
+    warnings = [w for w in (OFF_WARNING, UNKNOWN_WARNING, WEAK_WARNING) if w in weak]
+    reasons = sorted({m.get("no_bwrap", "") for m in modes if warning(m) == WEAK_WARNING} - {""})
+    warnings += [f"bubblewrap was not used: {r}" for r in reasons]
+    return sorted({describe(m) for m in modes}), warnings
 
 
 # --------------------------------------------------------- audit hook ----
@@ -289,18 +354,31 @@ _PATH_EVENT_RULES = tuple((event, places, writes) for event, (places, writes) in
 _PATH_EVENTS = frozenset(_PATH_EVENT_LIST)
 del _PATH_EVENT_LIST
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
-_INET = (2, 10)  # AF_INET, AF_INET6
+_AF_UNIX = 1
+REFERENCE_EVENT = "coursekit.reference"  # raised by the first line of every coursekit function (refcalls)
 
 
-def install_audit_hook(scratch: str, deny: list[str], keep: list[str]) -> None:
-    """Refuse file access outside the fences, TCP connections, new programs,
-    and signals to others.
+def install_audit_hook(scratch: str, deny: list[str], keep: list[str], *, readable=(os.sep,), writable=(),
+                       record_fd: int | None = None, code_maker=None) -> None:
+    """Refuse file access outside the fences, network sockets, new programs,
+    signals to others, and building code objects from parts; send each call
+    of a coursekit function (the ``coursekit.reference`` event its code
+    raises) to the grader on ``record_fd``.
 
+    Reading is allowed under ``readable`` (the allow-list) and ``keep``,
+    except under ``deny``; writing only in ``scratch`` and ``writable``.
     The ``open`` event does not say which folder a relative path is relative
     to (``os.open(name, dir_fd=fd)``), so folders outside the scratch
     directory cannot be opened (no such descriptor exists) and relative paths
     may not climb with ``..``; the other events give their ``dir_fd``, which
     is resolved through ``/proc/self/fd``.
+
+    The record descriptor is checked before every write (the same socket,
+    by device and inode): closing it, or putting another file in its place,
+    makes every later call of a coursekit function fail, instead of going
+    unrecorded. Code objects may be built from parts only by ``code_maker``
+    (the code of :func:`coursekit.grading.refcalls.inject`), so the mark in a
+    reference function's code cannot be cut out of a copy of it.
 
     Everything the hooks use is bound now, as default arguments (no closures:
     a closure's cells can be rewritten): replacing a module attribute later
@@ -310,23 +388,59 @@ def install_audit_hook(scratch: str, deny: list[str], keep: list[str]) -> None:
     import _socket
 
     scratch = os.path.realpath(scratch)
-    # (scratch, writable, deny, keep, my pid): a plain tuple, nothing in it can be changed
-    fences = (scratch, (scratch, "/dev/null", "/dev/tty"), tuple(os.path.realpath(d) for d in deny),
-              tuple(os.path.realpath(k) for k in keep), os.getpid())
+    writable = (scratch, *(os.path.realpath(w) for w in writable), "/dev/null", "/dev/tty")
+    keep = tuple(os.path.realpath(k) for k in keep) + writable
+    # (scratch, writable, deny, keep, my pid, readable): a plain tuple, nothing in it can be changed
+    fences = (scratch, writable, tuple(os.path.realpath(d) for d in deny), keep, os.getpid(),
+              tuple(os.path.realpath(r) for r in readable) + writable + keep)
+    record = (-1, -1, -1)
+    if record_fd is not None:
+        st = os.fstat(record_fd)
+        record = (record_fd, st.st_dev, st.st_ino)
     family_of = _socket.socket.family.__get__  # the C field: a subclass cannot fake it
 
     def hook(event, args, f=fences, check_open=_check_open, check_paths=_check_paths, blocked=_BLOCKED_EVENTS,
-             path_events=_PATH_EVENTS, family_of=family_of, inet=_INET, len=len, getattr=getattr,
-             PermissionError=PermissionError, this_file=__file__):
-        if event == "open":
+             path_events=_PATH_EVENTS, family_of=family_of, unix=_AF_UNIX, len=len, getattr=getattr,
+             isinstance=isinstance, str=str, PermissionError=PermissionError, this_file=__file__, rec=record,
+             fstat=os.fstat, write=os.write, getframe=sys._getframe, code_maker=code_maker, ref=REFERENCE_EVENT,
+             resolve=_resolve, under=_under, audit=sys.audit, any=any):
+        if event == ref:
+            st = fstat(rec[0])  # OSError where the descriptor was closed: the call fails
+            if st.st_dev != rec[1] or st.st_ino != rec[2]:
+                raise PermissionError("grading sandbox: the record of calls to the grader was tampered with")
+            name = args[0] if len(args) == 1 and isinstance(args[0], str) else "?"
+            # "i": called by another coursekit function (a helper of a helper), "o": by anything else
+            try:
+                caller = getframe(2)
+                inner = any(c is audit for c in caller.f_code.co_consts) and \
+                    not str(caller.f_globals.get("__name__", "")).startswith("coursekit.checks")
+            except ValueError:
+                inner = False
+            write(rec[0], ("\0" + name + ("\1i\n" if inner else "\1o\n")).encode("utf-8", "replace"))
+        elif event == "open":
             check_open(f, args)
         elif event in path_events:
             check_paths(f, event, args)
         elif event in blocked:
             raise PermissionError(f"grading sandbox: {event} is not allowed while grading")
-        elif event == "socket.connect":
-            if family_of(args[0]) in inet:
+        elif event == "code.__new__":
+            if getframe(1).f_code is not code_maker:
+                raise PermissionError("grading sandbox: building code objects from parts (code.replace, "
+                                      "types.CodeType) is not allowed while grading")
+        elif event == "socket.__new__":
+            if len(args) > 1 and args[1] not in (unix, -1):
+                raise PermissionError("grading sandbox: network sockets are not allowed while grading")
+        elif event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
+            if family_of(args[0]) != unix:
                 raise PermissionError("grading sandbox: network connections are not allowed while grading")
+            address = args[1] if len(args) > 1 else None
+            if event == "socket.sendmsg" and address is None:
+                return
+            # a socket file in the kernel's own folders only; never an abstract one (another program's)
+            path = resolve(address) if isinstance(address, (str, bytes)) and address[:1] not in ("\0", b"\0", "", b"") \
+                else None
+            if path is None or not under(path, f[1]):
+                raise PermissionError("grading sandbox: connecting to other programs' sockets is not allowed")
         elif event in ("os.kill", "os.killpg", "signal.pthread_kill"):
             if event != "signal.pthread_kill" and args and args[0] not in (f[4], 0):
                 raise PermissionError("grading sandbox: signalling other processes is not allowed")
@@ -383,7 +497,7 @@ def _check_open(f, args, resolve=_resolve, under=_under, other_process=_other_pr
     writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or bool((flags or 0) & write_flags)
     if writes and not under(path, f[1]):
         raise PermissionError(f"grading sandbox: writing outside the scratch directory is not allowed ({path})")
-    if under(path, f[2]) and not under(path, f[3]):
+    if not under(path, f[5]) or (under(path, f[2]) and not under(path, f[3])):
         raise PermissionError(f"grading sandbox: reading {path} is not allowed")
     if other_process(path, f[4]):
         raise PermissionError(f"grading sandbox: reading other processes' information is not allowed ({path})")
@@ -402,27 +516,69 @@ def _check_paths(f, event, args, resolve=_resolve, under=_under, other_process=_
             continue
         if writes and not under(path, f[1]):
             raise PermissionError(f"grading sandbox: {event} outside the scratch directory is not allowed")
+        # listing a folder outside the allow-list is left to Landlock (which makes it fail as
+        # "not found" for the libraries that look for optional files); the denied folders are refused here too
         if not writes and ((under(path, f[2]) and not under(path, f[3])) or other_process(path, f[4])):
             raise PermissionError(f"grading sandbox: {event} on {path} is not allowed")
 
 
 # ------------------------------------------------------------- launch ----
 
-def kernel_ports(argv: list[str]) -> list[int]:
-    """The five ports of the kernel's connection file (``-f FILE``), or [] if unknown."""
-    path = None
-    for i, arg in enumerate(argv):
-        if arg == "-f" and i + 1 < len(argv):
-            path = argv[i + 1]
-        elif arg.startswith(("--f=", "--IPKernelApp.connection_file=")):
-            path = arg.split("=", 1)[1]
+def _namespaces() -> list[str]:
+    """The namespaces this process is seen to have of its own (checked, not assumed)."""
+    found = []
     try:
-        with open(path) as f:
-            info = json.load(f)
-        ports = [int(info[k]) for k in ("shell_port", "iopub_port", "stdin_port", "control_port", "hb_port")]
-    except Exception:
-        return []
-    return ports if all(ports) else []
+        with open("/proc/1/comm") as f:
+            if f.read().strip() == "bwrap" and os.getpid() < 100:  # bwrap is process 1: a PID namespace of ours
+                found.append("PID")
+    except OSError:
+        pass
+    try:
+        import socket
+
+        if [name for _, name in socket.if_nameindex()] == ["lo"]:
+            found.append("network")
+    except OSError:
+        pass
+    if os.uname().nodename == "grading":
+        found.append("UTS")
+    found += ["IPC", "mount"]  # made with the others (bwrap --unshare-ipc, and the file view itself)
+    return found
+
+
+STREAM_CHUNK = 2**19  # characters of printed output per message: far under the grader's cap on one message
+
+
+def _chunk_output() -> None:
+    """Printed output leaves in messages of at most STREAM_CHUNK characters, so that a long print
+    is cut short by the grader (and reported), not refused as one message over its cap; and as
+    text that can be sent (a lone surrogate, from an exception message, would otherwise make
+    every later flush of the stream fail)."""
+    import re
+
+    lone = re.compile("[\ud800-\udfff]")
+    from ipykernel.iostream import OutStream
+
+    buffers = OutStream._flush_buffers
+
+    def _flush_buffers(self):
+        for parent, data in buffers(self):
+            data = lone.sub("\ufffd", data)
+            for start in range(0, max(len(data), 1), STREAM_CHUNK):
+                yield parent, data[start:start + STREAM_CHUNK]
+
+    OutStream._flush_buffers = _flush_buffers
+
+
+def safe_packer(obj) -> bytes:
+    """The kernel's message packer: JSON in ASCII, so that a lone surrogate (an exception message
+    can hold one) travels escaped instead of making the message fail to send."""
+    from jupyter_client.session import json_clean, json_default
+
+    try:
+        return json.dumps(obj, default=json_default, ensure_ascii=True, allow_nan=False).encode("ascii")
+    except (TypeError, ValueError):
+        return json.dumps(json_clean(obj), default=json_default, ensure_ascii=True).encode("ascii")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -431,18 +587,41 @@ def main(argv: list[str] | None = None) -> None:
     with open(policy_path) as f:
         policy = json.load(f)
     rest = [a for i, a in enumerate(argv) if a != "--policy" and (i == 0 or argv[i - 1] != "--policy")]
-    # load what IPython needs while everything is still readable
-    from ipykernel import kernelapp
-
     die_with_parent()
-    set_limits(policy.get("memory_mb"), policy.get("file_mb"), policy.get("cpu_s"))
-    mode = {"landlock": 0}
+    set_limits(policy.get("memory_mb"), policy.get("file_mb"), policy.get("cpu_s"), policy.get("nproc"))
+    from . import refcalls
+
+    refcalls.install()  # before any coursekit module with a reference implementation is imported
+    from ipykernel import kernelapp  # load what IPython needs before the fences go up
+
+    _chunk_output()
+
+    scratch, runtime = policy["scratch"], policy["runtime"]
+    mode: dict = {}
+    if policy.get("bwrap"):
+        mode.update(bwrap=policy["bwrap"], namespaces=_namespaces())
+    else:
+        mode["no_bwrap"] = policy.get("no_bwrap", "")
+    if policy.get("uid") is not None:
+        mode.update(drop_privileges(int(policy["uid"])))
+    else:
+        mode.update(uid=os.getuid(), capabilities=_effective_capabilities())
+    if policy.get("nproc"):
+        mode["nproc"] = int(policy["nproc"])
+    keep = list(policy.get("keep", [])) + [scratch, runtime]  # readable even inside a denied folder
+    # under bubblewrap the file view is the allow-list; without it, the allow-list is drawn here
+    allow = [os.sep] if policy.get("bwrap") else list(FALLBACK_READABLE) + keep
+    deny = [] if policy.get("bwrap") else list(policy.get("deny", []))
     if policy.get("landlock", True):
-        readable = readable_roots(policy["deny"], policy["keep"])
-        mode = apply_landlock([policy["scratch"]], readable, kernel_ports(rest))
-    install_audit_hook(policy["scratch"], policy["deny"], policy["keep"])
+        mode.update(apply_landlock([scratch, runtime], readable_roots(deny, keep, allow)))
+    else:
+        mode["landlock"] = 0
+    install_audit_hook(scratch, deny, keep, readable=allow, writable=[runtime], record_fd=policy.get("record_fd"),
+                       code_maker=refcalls.inject.__code__)
     mode["audit_hook"] = True
     os.environ[ENV_MODE] = json.dumps(mode)
+    rest += ["--Session.packer=coursekit.grading.sandbox.safe_packer",
+             "--Session.unpacker=jupyter_client.session.json_unpacker"]
     kernelapp.launch_new_instance(argv=rest)
 
 

@@ -46,13 +46,22 @@ The helpers every widget uses
 
 Saved notebooks
 ---------------
-Static figures are images (``%matplotlib inline``). A widget's output carries,
-next to the live view, a PNG snapshot of the figure and a text line ("run the
-cell to use this widget"), which JupyterLab shows where the live view cannot
-be rendered (an untrusted notebook, a viewer without widgets). And ``make lab``
-turns on JupyterLab's "save widget state" setting, so that a saved and
-reopened notebook shows every widget as it was left (the ipympl canvas keeps
-its last image in the saved state) instead of "Error displaying widget".
+Static figures are images (``%matplotlib inline``); only widgets make live
+canvases (always through :func:`make_figure`; importing ipympl here leaves the
+notebook's backend alone). A widget's output survives a save in three ways,
+checked in JupyterLab 4 + Chromium by ``tests/test_browser.py`` (save, shut the
+kernel down, reload):
+
+* ``make lab`` turns on JupyterLab's "save widget state" setting
+  (``jupyterlab-settings/overrides.json``): a saved notebook keeps every
+  widget's state, the ipympl canvas's last image included, so a reopened
+  notebook shows each widget as it was left, never "Error displaying widget";
+* inside that picture, a line that only shows while no kernel is behind the
+  widget says "run the cell to use this widget" (and ipywidgets' broken-chain
+  icons, which would push labels onto second lines, are hidden);
+* the output also carries a PNG of the figure and that line as text, which
+  JupyterLab shows where it does not render the live view (an untrusted
+  notebook, nbconvert, a viewer without widgets).
 
 A new step-through widget, in outline
 -------------------------------------
@@ -89,8 +98,45 @@ A new step-through widget, in outline
             self.status.set(f"position {self.index} / {self.last_index}", f"sum = {state.value:.2f}", "running")
             self.message.value = "..."          # the sentence under the plot
 
-A live widget (``LiveWidget``) has ``initial_state`` and ``advance`` instead of a
-trace, and calls ``self.restart()`` where a step-through calls ``set_trace``.
+A live widget and an explorer, in outline
+-----------------------------------------
+::
+
+    class GANLab(LiveWidget):
+        name = "GAN lab"
+        counter_noun = "step"                   # "step 120" (or "step 120 / 500" with max_steps = 500)
+
+        def __init__(self):
+            super().__init__(figsize=(8.2, 4.0))
+            ...                                 # rows, artists, self.status, set_dynamic, as above
+            self.make_compare_controls()        # optional: compare runs (then define draw_ghost)
+            self.restart()                      # history = [initial_state()], drawn at step 0
+
+        def initial_state(self):                # step 0 from the current controls (seeded)
+            return generative.gan_init(...)
+
+        def advance(self):                      # one training step after self.state; Play calls it
+            return generative.gan_step(self.state, ...)   # once per tick the kernel receives
+
+        def render(self, state):                # as in a step-through; self.history holds the run
+            ...
+
+    class SoftmaxExplorer(FigureWidget):        # no steps: controls in, picture out
+        name = "softmax explorer"
+
+        def __init__(self):
+            super().__init__(figsize=(8.2, 3.2))
+            self.rows = [control_row("scores", *self.sliders)]
+            ...
+            for slider in self.sliders:
+                slider.observe(lambda _: self.update(), names="value")
+
+        def update(self):
+            with self.frame_first():            # the new frame reaches the page before the texts
+                self.bars.set_heights(...)
+                self.status.set("p(cat) = 0.71", kind="info")
+                self.message.value = "..."
+                self.redraw()
 
 How tests drive a widget
 ------------------------
@@ -102,8 +148,10 @@ artists' data, ``w.ghost_artists``.
 """
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+import sys
 import types
 from base64 import b64encode
 from dataclasses import dataclass
@@ -114,6 +162,7 @@ import ipywidgets as W
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.transforms import ScaledTranslation
 from PIL import Image
 
 #: The width every widget and figure must fit: JupyterLab's output area at a
@@ -169,10 +218,37 @@ def check_figure_width(width: float, what: str = "a figure") -> None:
                          "Put panels into rows instead of one long row.")
 
 
+def _import_ipympl():
+    """ipympl's backend module, imported without changing the notebook's backend.
+
+    Importing the ipympl package switches matplotlib to ipympl's backend
+    (``ipympl/__init__.py`` calls ``matplotlib.use``): every later static figure
+    of the notebook would become a live canvas that a saved notebook cannot show.
+    The backend the notebook chose (``%matplotlib inline``) is put back at once.
+    This module imports ipympl when it is itself imported (a notebook's first
+    cell), so that switching back closes no figure a cell is still drawing."""
+    import matplotlib
+    from matplotlib import rcsetup
+
+    before = matplotlib.rcParams._get_backend_or_none()
+    from ipympl import backend_nbagg
+
+    if matplotlib.rcParams._get_backend_or_none() != before:
+        wanted = rcsetup._auto_backend_sentinel if before is None else before
+        if "matplotlib.pyplot" in sys.modules:
+            sys.modules["matplotlib.pyplot"].switch_backend(wanted)
+        else:
+            dict.__setitem__(matplotlib.rcParams, "backend", wanted)
+    return backend_nbagg
+
+
+_import_ipympl()
+
+
 def make_figure(width: float = 8.0, height: float = 3.8) -> Figure:
     """A matplotlib figure whose canvas is an ipympl widget, whatever ``%matplotlib``
     mode the notebook is in; at most 8.4 in (840 px) wide, no toolbar, no header."""
-    from ipympl.backend_nbagg import new_figure_manager_given_figure
+    new_figure_manager_given_figure = _import_ipympl().new_figure_manager_given_figure
 
     check_figure_width(width, "a widget's figure")
     fig = Figure(figsize=(width, height), dpi=FIGURE_DPI, layout="constrained")
@@ -273,14 +349,14 @@ class OnPlotStatus:
         box = dict(boxstyle="round,pad=0.35", facecolor="white", alpha=0.88, linewidth=1.5)
         self.headline = ax.text(x, y, "", transform=ax.transAxes, ha=ha, va=va, fontsize=fontsize,
                                 fontweight="bold", bbox=box, zorder=20, clip_on=False)
-        # the detail sits right under (or above) the headline's box, aligned with it, whatever its size
-        below = va != "bottom"
-        anchor = {"left": 0.0, "center": 0.5, "right": 1.0}[ha]
-        self.detail = ax.annotate("", xy=(anchor, 0.0 if below else 1.0), xycoords=self.headline,
-                                  xytext=(0, -4 if below else 4), textcoords="offset points",
-                                  ha=ha, va="top" if below else "bottom", fontsize=fontsize * 0.72,
-                                  zorder=20, annotation_clip=False,
-                                  bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.75, linewidth=0))
+        # The detail sits right under (or above) the headline's box, aligned with it: a plain
+        # text shifted by the box's height in points (placing it relative to the headline
+        # itself would lay the headline out twice at every step).
+        shift = (1.75 * fontsize + 1) / 72 * (1 if va == "bottom" else -1)
+        offset = ScaledTranslation(0, shift, ax.figure.dpi_scale_trans)
+        self.detail = ax.text(x, y, "", transform=ax.transAxes + offset, ha=ha, va=va, fontsize=fontsize * 0.72,
+                              zorder=20, clip_on=False,
+                              bbox=dict(boxstyle="round,pad=0.2", facecolor="white", alpha=0.75, linewidth=0))
         self.kind = "info"
 
     @property
@@ -328,9 +404,9 @@ class PlayControls:
             speeds.append((f"{interval_ms} ms", interval_ms))
         self.speed = W.Dropdown(options=speeds, value=interval_ms, tooltip="time between two steps",
                                 layout=W.Layout(width="96px"))
-        # Play/Pause linked in the page (it starts at once) and in the kernel (so Python can press it too)
-        W.jslink((self.play_button, "value"), (self.play, "playing"))
-        W.link((self.play_button, "value"), (self.play, "playing"))
+        # Play/Pause drives the page's Play model directly (it starts at once); the kernel
+        # pauses by setting the button (a second, kernel-side link would race with this one)
+        self.link = W.jslink((self.play_button, "value"), (self.play, "playing"))
         W.dlink((self.speed, "value"), (self.play, "interval"))
         self.play_button.observe(self._on_playing, names="value")
 
@@ -345,6 +421,31 @@ class PlayControls:
     @property
     def playing(self) -> bool:
         return bool(self.play_button.value)
+
+
+# A widget restored from a saved notebook has no kernel behind it: ipywidgets then
+# puts a "broken chain" icon in front of every control, which pushes labels onto
+# a second line. Inside a workbook widget the icon goes, and one line says what
+# the picture is. The style travels in the widget's own state, so it also
+# applies where the notebook is reopened.
+_SNAPSHOT_CSS = """<style>
+.coursekit-widget .jupyter-widgets-disconnected::before,
+.coursekit-widget.jupyter-widgets-disconnected::before { content: none !important; display: none !important; }
+.coursekit-widget .coursekit-snapshot { min-height: 0 !important; height: auto !important; margin: 0 !important; }
+.coursekit-widget .coursekit-snapshot .widget-html-content { height: auto !important; line-height: 1.4; }
+.coursekit-snapshot-note { display: none; }
+.coursekit-widget.jupyter-widgets-disconnected .coursekit-snapshot-note {
+  display: block; padding: 2px 8px; margin-bottom: 4px; border-left: 4px solid #b35900; background: #fff4e5; }
+</style>"""
+
+
+def _snapshot_note(name: str) -> W.HTML:
+    """Invisible while the widget is live; in a reopened notebook: "run the cell to use this widget"."""
+    note = W.HTML(_SNAPSHOT_CSS + f"<div class='coursekit-snapshot-note'>A saved picture of the "
+                  f"{html.escape(name)}: <b>run the cell to use this widget</b>.</div>",
+                  layout=W.Layout(width=f"{OUTPUT_WIDTH_PX - 10}px"))
+    note.add_class("coursekit-snapshot")
+    return note
 
 
 @dataclass(frozen=True)
@@ -498,6 +599,17 @@ class FigureWidget:
             if artist.get_visible() and artist.figure is not None:
                 self.fig.draw_artist(artist)
 
+    @contextlib.contextmanager
+    def frame_first(self, *widgets: W.Widget):
+        """Hold back the changes of ``widgets`` (and of the message line) until the block
+        ends, so that the browser gets the new frame of the figure first and draws it
+        while the texts and buttons follow: wrap each update in it, ending with
+        :meth:`redraw`."""
+        with contextlib.ExitStack() as stack:
+            for widget in (self.message, *widgets):
+                stack.enter_context(widget.hold_sync())
+            yield
+
     def redraw(self) -> None:
         """Blit the moving artists over the saved background, or ask for a full
         draw when there is no background yet (or the figure's pixel size changed)."""
@@ -520,7 +632,8 @@ class FigureWidget:
 
     def layout(self) -> W.Widget:
         """The whole widget: the control rows, the figure, and the message line under it."""
-        box = W.VBox([*self.top_rows(), *self.rows, *self.bottom_rows(), self.fig.canvas, self.message],
+        box = W.VBox([_snapshot_note(self.name), *self.top_rows(), *self.rows, *self.bottom_rows(),
+                      self.fig.canvas, self.message],
                      layout=W.Layout(max_width=f"{OUTPUT_WIDTH_PX}px", overflow="hidden"))
         box.add_class("coursekit-widget")
         return box
@@ -664,12 +777,14 @@ class StepWidget(FigureWidget):
         """Draw ``trace[index]``: the one place where a step-through widget redraws."""
         if not self.trace:
             return
-        self.render(self.trace[index])
-        self.counter.value = self.describe_step(index)
-        at_end = index >= self.last_index
-        self.back_button.disabled = self.reset_button.disabled = index == 0
-        self.step_button.disabled = self.end_button.disabled = at_end
-        self.redraw()
+        with self.frame_first(self.counter, self.back_button, self.reset_button, self.step_button,
+                              self.end_button):
+            self.render(self.trace[index])
+            self.counter.value = self.describe_step(index)
+            at_end = index >= self.last_index
+            self.back_button.disabled = self.reset_button.disabled = index == 0
+            self.step_button.disabled = self.end_button.disabled = at_end
+            self.redraw()
 
     # ---- what the counter says ---------------------------------------------------------------
     def updates(self, index: int) -> int:
@@ -759,9 +874,10 @@ class LiveWidget(FigureWidget):
         self.show()
 
     def show(self) -> None:
-        self.render(self.state)
-        self.counter.value = self.describe_step()
-        self.redraw()
+        with self.frame_first(self.counter):
+            self.render(self.state)
+            self.counter.value = self.describe_step()
+            self.redraw()
 
     def describe_step(self) -> str:
         total = f" / {self.max_steps}" if self.max_steps is not None else ""

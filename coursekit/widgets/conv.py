@@ -124,7 +124,7 @@ class ConvExplorer(StepWidget):
                 raise ValueError(f"image must be one of {[v for _, v in INPUTS]} or a 2-D array, got {image!r}")
             source = image
         else:
-            self._drawing = real_array("image", image, 2, "a 2-D array (H, W)").astype(float)
+            self._drawing = real_array("image", image, 2, "(H, W)")
             if min(self._drawing.shape) < 3 or max(self._drawing.shape) > 12:
                 raise ValueError(f"image must be between 3×3 and 12×12 pixels to be drawn cell by cell, got "
                                  f"{self._drawing.shape}")

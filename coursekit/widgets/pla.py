@@ -484,9 +484,7 @@ class PLAStepper(StepWidget):
             title = f"w{_sub(t)} = {_fmt(state.w)}"
         if s < 1.0:
             title += f"   (arrows ×{s:.2g})"
-        if self.algorithm == "pocket":
-            title += f"\npocket ŵ = {_fmt(state.pocket_w)}: {state.pocket_mistakes} mistakes"
-        self.w_text.set_text(title)
+        self.w_text.set_text(title)  # one line: every glyph costs time at every step
 
         i = self.index if self.trace[self.index] is state else self.trace.index(state)
         self.mistake_curve.set_data(self._t[:i + 1], self._mistakes[:i + 1])

@@ -1,0 +1,709 @@
+"""Driving the workbook in real JupyterLab with headless Chromium: the helpers
+every browser test shares (``tests/test_browser.py``, ``tests/test_browser_NN.py``)
+and the browser benchmark (``benchmarks/bench_browser.py``).
+
+* a JupyterLab server on a copy of the notebooks, with the workbook's lab
+  settings (``jupyterlab-settings/overrides.json``, what ``make lab`` installs),
+  isolated from the user's Jupyter configuration;
+* Chromium at the size of a small laptop, 1280×800 (:data:`VIEWPORT`), with
+  the file browser open, as a student has it;
+* opening a notebook, Run All, reading the kernel and the cells' state from
+  ``window.jupyterapp`` rather than from pixels;
+* a widget's output, its step counter, its buttons, its ipympl canvas;
+* saving, shutting the kernel down and reopening (what a student sees the next
+  day), static figures as images, outputs that fit their area;
+* the time from a click to the canvas change, and screenshots under
+  ``test-artifacts/``.
+
+A unit's browser test, in outline::
+
+    from browser_util import *
+
+    pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+    def test_unit_05_in_jupyterlab(page, jupyterlab_server):
+        open_notebook(page, jupyterlab_server, "05_conv.ipynb")
+        assert_ran_cleanly(page, run_all_cells(page))
+        widget = widget_output(page, STEP_LABEL)         # the output showing "step 3 / 24"
+        figure = canvas(widget)
+        pixels = wait_for_canvas_image(page, figure)
+        click_button(widget, "Step")
+        wait_for_step(page, widget, 1)
+        wait_for_new_pixels(page, figure, pixels)
+        assert_outputs_fit(page)
+        save_screenshot(page, "05_conv")                 # then open it and look at it
+        assert_no_widget_errors(page)
+        assert_no_console_errors(page)
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+ARTIFACTS = REPO / "test-artifacts"
+#: The JupyterLab settings the workbook needs; ``make lab`` installs the same file
+#: into the environment (``.venv/share/jupyter/lab/settings/overrides.d/``).
+LAB_OVERRIDES = REPO / "jupyterlab-settings" / "overrides.json"
+
+CHROMIUM = Path(os.environ.get("COURSEKIT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+#: A small laptop's window: with the file browser open, JupyterLab's output area is about 848 px wide.
+VIEWPORT = {"width": 1280, "height": 800}
+#: What every figure and widget must fit (coursekit.widgets.base.OUTPUT_WIDTH_PX).
+OUTPUT_WIDTH_PX = 840
+
+SERVER_START_TIMEOUT_S = 120
+LOAD_TIMEOUT_MS = 120_000      # JupyterLab's first load on 2 busy cores
+KERNEL_TIMEOUT_MS = 120_000    # kernel start
+RUN_ALL_TIMEOUT_MS = 180_000   # a notebook must run in < 60 s; leave room for a loaded machine
+WIDGET_TIMEOUT_MS = 30_000     # one kernel round trip (button -> kernel -> redraw)
+
+#: The counter of a step-through widget: "step 3 / 40", "update 3 / 13", "epoch 2 / 20".
+STEP_LABEL = re.compile(r"(?:step|update|epoch|position) (\d+) / (\d+)")
+
+# Console errors that are not the workbook's doing, as regular expressions.
+# None so far: JupyterLab 4.6 with the widget and ipympl front-ends logs no
+# error on these pages. Add an entry only with a comment saying why it is harmless.
+BENIGN_CONSOLE_ERRORS: list[re.Pattern] = []
+
+
+# ---- processes and HTTP ------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
+    """(status, body) of a GET; status 0 when nothing answers yet."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode("utf-8", "replace")
+    except (urllib.error.URLError, ConnectionError, TimeoutError, socket.timeout):
+        return 0, ""
+
+
+def wait_for_http(url: str, process: subprocess.Popen, timeout: float, log: Path | None = None) -> str:
+    """Poll ``url`` until it answers 200; return the body. Fails early if the
+    process dies, quoting the end of its log."""
+    deadline = time.monotonic() + timeout
+    status = 0
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise RuntimeError(f"the server exited with code {process.returncode} before {url} answered:\n{tail}")
+        status, body = http_get(url)
+        if status == 200:
+            return body
+        time.sleep(0.25)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise TimeoutError(f"{url} did not answer 200 within {timeout:.0f} s (last status {status}):\n{tail}")
+
+
+def stop_process_group(process: subprocess.Popen, grace: float = 10.0) -> None:
+    """SIGTERM the process group the server leads, then SIGKILL what is left."""
+    if process.poll() is not None:
+        return
+    try:
+        pgid = os.getpgid(process.pid)
+    except ProcessLookupError:
+        return
+    # Jupyter asks for confirmation on the first SIGINT; SIGTERM shuts it down
+    # at once, kernels included.
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    # The kernels are in the same group: make sure none outlives the server.
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def isolated_jupyter_env(base: Path) -> dict[str, str]:
+    """Environment for a Jupyter server whose runtime, config, data and IPython
+    directories are under ``base``, so it neither reads the user's Jupyter
+    settings nor leaves files in their home. (Matplotlib's font cache stays
+    where it is: rebuilding it would cost every kernel seconds.)"""
+    env = dict(os.environ)
+    dirs = {
+        "JUPYTER_RUNTIME_DIR": base / "runtime",
+        "JUPYTER_CONFIG_DIR": base / "config",
+        "JUPYTER_DATA_DIR": base / "data",
+        "IPYTHONDIR": base / "ipython",
+    }
+    for name, path in dirs.items():
+        path.mkdir(parents=True, exist_ok=True)
+        env[name] = str(path)
+    env["JUPYTER_PLATFORM_DIRS"] = "1"
+    env.pop("JUPYTER_PATH", None)  # no stray data directories from the caller
+    # The kernel must import the working tree's coursekit, wherever Jupyter starts it.
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
+# ---- the JupyterLab server ---------------------------------------------------------------------
+# Front-end plugins that would ask a question or fetch from the network on
+# first start: the "get Jupyter news?" toast and the update check.
+DISABLED_LAB_PLUGINS = [
+    "@jupyterlab/apputils-extension:announcements",
+]
+
+
+def release_into(notebooks: Path, root_dir: Path) -> None:
+    """Write the student version of every notebook of ``notebooks`` into ``root_dir``
+    (``coursekit release``: solutions stubbed, hidden tests removed)."""
+    import nbformat
+
+    from coursekit.grading import release_notebook
+
+    root_dir.mkdir(parents=True)
+    for path in sorted(notebooks.glob("*.ipynb")):
+        student = release_notebook(nbformat.read(str(path), as_version=4), path.name)
+        nbformat.write(student, str(root_dir / path.name))
+
+
+@contextlib.contextmanager
+def jupyterlab(base: Path, notebooks: Path = NOTEBOOKS, release: bool = True):
+    """A JupyterLab server on a copy of ``notebooks`` in ``base`` (a fresh, empty
+    folder), with the workbook's lab settings. Yields ``(base_url, token,
+    root_dir)``; ``base_url`` ends with ``/``. The copy means a test never
+    changes the real notebooks nor leaves checkpoints in the repository.
+
+    With ``release=True`` (the tests) the copies are the *student versions*, what a
+    student opens: a browser test's Run All is then also the one run of that
+    student version in ``make test`` (``tests/test_release_notebooks.py`` leaves it
+    to the browser), and :func:`run_all_cells` checks that every check cell says
+    "not attempted yet"."""
+    root_dir = base / "notebooks"
+    if release:
+        release_into(notebooks, root_dir)
+    else:
+        shutil.copytree(notebooks, root_dir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    env = isolated_jupyter_env(base)
+    labconfig = Path(env["JUPYTER_CONFIG_DIR"]) / "labconfig"
+    labconfig.mkdir(parents=True, exist_ok=True)
+    (labconfig / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {name: True for name in DISABLED_LAB_PLUGINS}}))
+    # The settings `make lab` puts into the environment, here in a folder of the test's own.
+    app_settings = base / "app-settings"
+    (app_settings / "overrides.d").mkdir(parents=True)
+    shutil.copy(LAB_OVERRIDES, app_settings / "overrides.d" / "coursekit.json")
+    settings_dir, workspaces_dir = base / "lab-settings", base / "lab-workspaces"
+    settings_dir.mkdir()
+    workspaces_dir.mkdir()
+
+    port = free_port()
+    token = secrets.token_hex(16)
+    cmd = [
+        sys.executable, "-m", "jupyter", "lab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root_dir}",
+        "--ServerApp.terminals_enabled=False",
+        # No network: no news feed, no update check, no PyPI extension manager.
+        "--LabApp.news_url=None",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        "--LabApp.extension_manager=readonly",
+        f"--LabApp.app_settings_dir={app_settings}",
+        f"--LabApp.user_settings_dir={settings_dir}",
+        f"--LabApp.workspaces_dir={workspaces_dir}",
+        # window.jupyterapp: lets a test ask the app (kernel status, commands).
+        "--LabApp.expose_app_in_browser=True",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # CI containers run as root
+    log_path = base / "jupyterlab.log"
+    log = open(log_path, "wb")
+    process = subprocess.Popen(cmd, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    base_url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for_http(f"{base_url}api/status?token={token}", process, SERVER_START_TIMEOUT_S, log_path)
+        yield base_url, token, root_dir
+    finally:
+        stop_process_group(process)
+        log.close()
+
+
+# ---- Chromium ----------------------------------------------------------------------------------
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+
+
+def new_page(browser):
+    """A page in a context of its own, at :data:`VIEWPORT`, whose console errors and
+    uncaught exceptions are collected in ``page.console_errors``."""
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda msg: page.console_errors.append(f"console.{msg.type}: {msg.text} ({msg.location})")
+            if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: page.console_errors.append(f"uncaught: {exc}"))
+    return page
+
+
+def save_screenshot(page, name: str, full_page: bool = False) -> Path:
+    """A screenshot under ``test-artifacts/`` (open it and look: is the state obvious, is
+    anything cut off or crowded?)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
+
+
+# ---- driving JupyterLab ------------------------------------------------------------------------
+# JavaScript run in the page. The server exposes the app as window.jupyterapp
+# (--LabApp.expose_app_in_browser), which lets a test read the notebook model
+# and the kernel status rather than guess them from pixels.
+_JS_NOTEBOOK_STATE = """
+() => {
+  const app = window.jupyterapp;
+  const panel = app && app.shell.currentWidget;
+  if (!panel || !panel.sessionContext || !panel.content || !panel.content.model) return null;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const cells = panel.content.model.cells;
+  let code = 0, done = 0, errors = 0, firstError = null, checks = 0;
+  const attempted = [];
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') continue;
+    code += 1;
+    if (cell.executionCount !== null && cell.executionCount !== undefined) done += 1;
+    const grader = cell.getMetadata ? cell.getMetadata('nbgrader') : (cell.metadata || {}).nbgrader;
+    if (grader && grader.grade && cell.executionCount !== null && cell.executionCount !== undefined) {
+      checks += 1;
+      let printed = '';
+      for (let j = 0; j < cell.outputs.length; j++) {
+        const o = cell.outputs.get(j).toJSON();
+        if (o.output_type === 'stream') printed += Array.isArray(o.text) ? o.text.join('') : o.text;
+      }
+      if (!printed.includes('not attempted yet')) attempted.push(`${grader.grade_id}: ${printed.slice(0, 200)}`);
+    }
+    for (let j = 0; j < cell.outputs.length; j++) {
+      const out = cell.outputs.get(j).toJSON();
+      if (out.output_type !== 'error') continue;
+      errors += 1;
+      if (firstError === null) firstError = `code cell ${code}: ${out.ename}: ${out.evalue}`;
+    }
+  }
+  const running = Array.from(document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-InputPrompt')).filter(p => p.textContent.includes('*')).length;
+  return {
+    path: panel.context.path,
+    ready: panel.sessionContext.isReady,
+    kernel: kernel ? kernel.status : null,
+    dirty: panel.context.model.dirty,
+    code, done, errors, firstError, running, checks, attempted,
+  };
+}
+"""
+
+
+def notebook_state(page) -> dict | None:
+    return page.evaluate(_JS_NOTEBOOK_STATE)
+
+
+def open_notebook(page, server, name: str) -> None:
+    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
+    base_url, token, _root = server
+    page.goto(f"{base_url}lab/tree/{name}?token={token}", timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_function(
+        "(name) => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;"
+        " return !!(w && w.context && w.context.path === name && w.content && w.content.model); }",
+        arg=name, timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " const k = w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return w.sessionContext.isReady && k && k.status === 'idle'; }",
+        timeout=KERNEL_TIMEOUT_MS)
+
+
+def run_all_cells(page) -> dict:
+    """Run -> Run All Cells, as a student would, and wait until every code cell
+    has run (or one has failed) and the kernel is idle again."""
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+    t0 = time.monotonic()
+    page.wait_for_function(
+        f"() => {{ const s = ({_JS_NOTEBOOK_STATE})(); return s && s.kernel === 'idle' && s.running === 0"
+        " && (s.done === s.code || s.errors > 0); }",
+        timeout=RUN_ALL_TIMEOUT_MS, polling=250)
+    state = notebook_state(page)
+    state["seconds"] = time.monotonic() - t0
+    print(f"{state['path']}: ran {state['done']}/{state['code']} code cells ({state['checks']} check cells) "
+          f"in {state['seconds']:.1f} s")
+    return state
+
+
+def show_first_error(page) -> None:
+    page.evaluate("""async () => {
+      const notebook = window.jupyterapp.shell.currentWidget.content;
+      const cells = notebook.model.cells;
+      for (let i = 0; i < cells.length; i++) {
+        const cell = cells.get(i);
+        if (cell.type !== 'code') continue;
+        for (let j = 0; j < cell.outputs.length; j++) {
+          if (cell.outputs.get(j).type === 'error') {
+            notebook.activeCellIndex = i;
+            await notebook.scrollToCell(notebook.widgets[i], 'start');
+            return;
+          }
+        }
+      }
+    }""")
+    page.wait_for_timeout(300)
+
+
+def assert_ran_cleanly(page, state: dict) -> None:
+    if state["errors"]:
+        show_first_error(page)  # so that the failure screenshot shows it
+        pytest.fail(f"{state['path']}: Run All stopped at an error: {state['firstError']}", pytrace=False)
+    assert state["done"] == state["code"], f"{state['path']}: only {state['done']} of {state['code']} code cells ran"
+    # The server shows student versions (see jupyterlab()): every check must say so, and this
+    # Run All is the student version's one run in `make test`.
+    assert not state["attempted"], (f"{state['path']}: in the student version every check should say "
+                                    f"'not attempted yet'; these did not: {state['attempted']}")
+
+
+def assert_no_widget_errors(page) -> None:
+    assert page.get_by_text("Error displaying widget").count() == 0, "a widget failed to render"
+    assert page.get_by_text("Loading widget...").count() == 0, "a widget never finished rendering"
+
+
+def assert_no_console_errors(page) -> None:
+    errors = [e for e in page.console_errors if not any(p.search(e) for p in BENIGN_CONSOLE_ERRORS)]
+    assert not errors, "console errors in the page:\n" + "\n".join(errors)
+
+
+def require_notebook(name: str) -> None:
+    if not (NOTEBOOKS / name).exists():
+        pytest.skip(f"notebooks/{name} does not exist yet")
+
+
+# ---- one widget --------------------------------------------------------------------------------
+def widget_output(page, marker):
+    """The output area that holds the widget whose step counter (or other text) matches
+    ``marker`` now: the notebook's first such output, pinned by its position, so that it
+    stays the same widget when its text changes later."""
+    outputs = page.locator(".jp-OutputArea-output")
+    match = outputs.filter(has=page.locator(".widget-html, .widget-label").filter(has_text=marker))
+    match.first.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
+    index = match.first.evaluate("(el) => Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
+                                 ".indexOf(el)")
+    return outputs.nth(index)
+
+
+def step_label(widget) -> tuple[int, int]:
+    text = widget.locator(".widget-html").filter(has_text=STEP_LABEL).first.inner_text()
+    match = STEP_LABEL.search(text)
+    return int(match.group(1)), int(match.group(2))
+
+
+def wait_for_step(page, widget, index: int) -> None:
+    label = widget.locator(".widget-html").filter(has_text=STEP_LABEL).first
+    deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
+    while step_label(widget)[0] != index:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the step label stayed at {label.inner_text()!r}, expected step {index}")
+        page.wait_for_timeout(100)
+
+
+def wait_for_text(page, widget, pattern, timeout_ms: int = WIDGET_TIMEOUT_MS) -> str:
+    """Wait until the widget's text matches ``pattern`` (a str or compiled regex); return the text."""
+    regex = re.compile(re.escape(pattern)) if isinstance(pattern, str) else pattern
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not regex.search(text := widget.inner_text()):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the widget never showed {regex.pattern!r}; it shows:\n{text}")
+        page.wait_for_timeout(100)
+    return text
+
+
+def canvas(widget):
+    """The ipympl figure of a widget (its drawing canvas is the first <canvas>)."""
+    figure = widget.locator(".jupyter-matplotlib-canvas-div").first
+    figure.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
+    return figure
+
+
+def canvas_pixels(figure) -> str:
+    """The figure as the browser shows it, as a PNG data URL."""
+    return figure.evaluate("div => div.querySelector('canvas').toDataURL()")
+
+
+def wait_for_new_pixels(page, figure, before: str) -> str:
+    """Wait until the canvas differs from ``before`` and stops changing."""
+    deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
+    now = canvas_pixels(figure)
+    while now == before:
+        if time.monotonic() > deadline:
+            pytest.fail("the figure did not redraw")
+        page.wait_for_timeout(100)
+        now = canvas_pixels(figure)
+    # draw_idle may deliver more than one image; take the settled one.
+    settled = now
+    page.wait_for_timeout(300)
+    while (now := canvas_pixels(figure)) != settled:
+        settled = now
+        page.wait_for_timeout(300)
+    return settled
+
+
+def blank_pixels(figure) -> str:
+    """What the canvas would look like with nothing drawn on it."""
+    return figure.evaluate(
+        "div => { const c = div.querySelector('canvas'); const b = document.createElement('canvas');"
+        " b.width = c.width; b.height = c.height; return b.toDataURL(); }")
+
+
+def wait_for_canvas_image(page, figure) -> str:
+    """Wait until ipympl has drawn a figure (a blank canvas has no content yet)."""
+    return wait_for_new_pixels(page, figure, blank_pixels(figure))
+
+
+def button(widget, name: str):
+    # Matched on the button's text, not its accessible name: the Font Awesome
+    # icon's glyph (CSS generated content) is part of the accessible name.
+    found = widget.locator("button").filter(has_text=re.compile(rf"^\s*{re.escape(name)}\s*$"))
+    assert found.count() == 1, f"expected one {name!r} button in the widget, found {found.count()}"
+    return found
+
+
+def click_button(widget, name: str) -> None:
+    button(widget, name).click()
+
+
+def drag_slider_to_end(page, widget, index: int = 0) -> None:
+    """Drag the handle of the widget's ``index``-th slider to the right end of its track."""
+    slider = widget.locator(".widget-slider").nth(index)
+    handle = slider.locator(".noUi-handle").first
+    track = slider.locator(".noUi-target, .noUi-base").first
+    box, end = handle.bounding_box(), track.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(end["x"] + end["width"] + 20, box["y"] + box["height"] / 2, steps=8)
+    page.mouse.up()
+
+
+# ---- timing: from a click to the canvas change -------------------------------------------------
+_JS_CLICK_TO_CANVAS = """
+async (root, [buttonText, timeoutMs]) => {
+  // Every canvas draw is recorded, and every frame ipympl receives (it makes an object URL
+  // of each PNG): ipympl draws each new frame onto the widget's visible canvas.
+  const canvas = root.querySelector('.jupyter-matplotlib-canvas-div canvas');
+  if (!window.__coursekitDraws) {
+    window.__coursekitDraws = [];
+    window.__coursekitFrames = [];
+    const draw = CanvasRenderingContext2D.prototype.drawImage;
+    CanvasRenderingContext2D.prototype.drawImage = function (...args) {
+      window.__coursekitDraws.push([this.canvas, performance.now()]);
+      return draw.apply(this, args);
+    };
+    const objectURL = URL.createObjectURL;
+    URL.createObjectURL = function (...args) {
+      window.__coursekitFrames.push(performance.now());
+      return objectURL.apply(this, args);
+    };
+  }
+  const button = Array.from(root.querySelectorAll('button')).find(b => b.textContent.trim() === buttonText);
+  if (!button || button.disabled) return null;
+  window.__coursekitDraws = [];
+  window.__coursekitFrames = [];
+  const t0 = performance.now();
+  button.click();
+  while (performance.now() - t0 < timeoutMs) {
+    const hit = window.__coursekitDraws.find(([c, t]) => c === canvas && t > t0);
+    if (hit) {
+      const frame = window.__coursekitFrames.find(t => t > t0);
+      return [hit[1] - t0, frame === undefined ? null : frame - t0];
+    }
+    await new Promise(r => setTimeout(r, 1));
+  }
+  return [-1, null];
+}
+"""
+
+
+def click_to_canvas(widget, button_text: str = "Step",
+                    timeout_ms: int = WIDGET_TIMEOUT_MS) -> tuple[float, float | None] | None:
+    """Milliseconds from a click on the button to the first new frame drawn on the widget's
+    canvas, and to the arrival of that frame in the page (the rest is the page's decoding and
+    drawing); None when the button is disabled (at the end)."""
+    timing = widget.evaluate(_JS_CLICK_TO_CANVAS, [button_text, timeout_ms])
+    if timing is not None and timing[0] < 0:
+        pytest.fail(f"no new frame within {timeout_ms} ms of a click on {button_text!r}")
+    return None if timing is None else (timing[0], timing[1])
+
+
+def click_to_canvas_ms(widget, button_text: str = "Step", timeout_ms: int = WIDGET_TIMEOUT_MS) -> float | None:
+    """Milliseconds from a click on the button to the first new frame on the widget's canvas."""
+    timing = click_to_canvas(widget, button_text, timeout_ms)
+    return None if timing is None else timing[0]
+
+
+_JS_CLICK_TO_TEXT = """
+async (root, [buttonText, text, timeoutMs]) => {
+  const button = Array.from(root.querySelectorAll('button')).find(b => b.textContent.trim() === buttonText);
+  const t0 = performance.now();
+  button.click();
+  while (performance.now() - t0 < timeoutMs) {
+    if (root.innerText.includes(text)) return performance.now() - t0;
+    await new Promise(r => setTimeout(r, 5));
+  }
+  return -1;
+}
+"""
+
+
+def click_to_text_ms(widget, button_text: str, text: str, timeout_ms: int = WIDGET_TIMEOUT_MS) -> float:
+    """Milliseconds from a click on the button until the widget shows ``text``."""
+    elapsed = widget.evaluate(_JS_CLICK_TO_TEXT, [button_text, text, timeout_ms])
+    if elapsed < 0:
+        pytest.fail(f"the widget did not show {text!r} within {timeout_ms} ms of a click on {button_text!r}")
+    return elapsed
+
+
+# ---- saved notebooks, figures and widths -------------------------------------------------------
+def save_notebook(page) -> None:
+    """File → Save, and wait until the file on disk is up to date."""
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+    page.wait_for_function(f"() => {{ const s = ({_JS_NOTEBOOK_STATE})(); return s && !s.dirty; }}",
+                           timeout=WIDGET_TIMEOUT_MS)
+
+
+def reopen_with_a_new_kernel(page, server, name: str) -> None:
+    """What a student sees the next day: shut the notebook's kernel down (so no widget
+    lives on anywhere), reload JupyterLab, open the notebook again (a fresh kernel starts)."""
+    base_url, token, _root = server
+    page.evaluate("""async ([base, token]) => {
+      const sessions = await (await fetch(`${base}api/sessions?token=${token}`)).json();
+      for (const s of sessions) await fetch(`${base}api/sessions/${s.id}?token=${token}`, {method: 'DELETE'});
+    }""", [base_url, token])
+    open_notebook(page, server, name)
+    # the widget manager restores saved widgets after the kernel is ready
+    page.wait_for_function("() => !document.body.innerText.includes('Loading widget...')", timeout=WIDGET_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+
+
+_JS_OUTPUT_REPORT = """
+() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const report = {staticFigures: 0, staticImages: 0, missing: [], widgets: 0, widgetViews: 0, deadWidgets: []};
+  panel.content.widgets.forEach((cell, i) => {
+    if (cell.model.type !== 'code') return;
+    const outputs = cell.model.outputs;
+    for (let j = 0; j < outputs.length; j++) {
+      const data = outputs.get(j).toJSON().data || {};
+      const node = cell.outputArea.widgets[j] && cell.outputArea.widgets[j].node;
+      if (data['application/vnd.jupyter.widget-view+json']) {
+        report.widgets += 1;
+        if (node && node.querySelector('.jupyter-widgets:not(.jp-OutputArea-output)')) report.widgetViews += 1;
+        else report.deadWidgets.push(`cell ${i}: ${node ? node.innerText.slice(0, 80) : 'not rendered'}`);
+      } else if (data['image/png']) {
+        report.staticFigures += 1;
+        if (node && node.querySelector('img')) report.staticImages += 1;
+        else report.missing.push(`cell ${i}, output ${j}`);
+      }
+    }
+  });
+  return report;
+}
+"""
+
+
+def output_report(page) -> dict:
+    """Counts over the open notebook's outputs: static figures (PNG outputs) and how many
+    show as an <img>; widget outputs and how many show a widget view."""
+    return page.evaluate(_JS_OUTPUT_REPORT)
+
+
+def assert_static_figures_are_images(page, at_least: int) -> dict:
+    report = output_report(page)
+    assert report["staticFigures"] >= at_least, (
+        f"expected at least {at_least} static figures (PNG outputs), found {report['staticFigures']}: is the "
+        "notebook still in %matplotlib widget mode?")
+    assert not report["missing"], f"static figures that do not show as images: {report['missing']}"
+    ipympl_outside_widgets = page.evaluate(
+        "() => Array.from(document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jupyter-matplotlib'))"
+        ".filter(e => !e.closest('.coursekit-widget') && !e.closest('.widget-vbox')).length")
+    assert ipympl_outside_widgets == 0, f"{ipympl_outside_widgets} figures are live canvases, not images"
+    return report
+
+
+def open_file_browser(page) -> None:
+    """Show the file browser in the left sidebar, as a student usually has it."""
+    page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+    page.wait_for_function("() => { const f = document.querySelector('.jp-FileBrowser');"
+                           " return f && f.getBoundingClientRect().width > 100; }", timeout=WIDGET_TIMEOUT_MS)
+
+
+_JS_WIDE_OUTPUTS = """
+() => {
+  const wide = [];
+  let area = 0;
+  document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output').forEach((out, i) => {
+    const box = out.getBoundingClientRect();
+    if (box.width === 0) return;
+    area = Math.max(area, box.width);
+    let right = box.right;
+    out.querySelectorAll('img, canvas, .jupyter-widgets, .widget-box, .widget-hbox, button').forEach(el => {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0) right = Math.max(right, r.right);
+    });
+    if (out.scrollWidth > out.clientWidth + 1 || right > box.right + 1) {
+      wide.push({output: i, area: Math.round(box.width), content: Math.round(Math.max(out.scrollWidth,
+                 right - box.left)), text: out.innerText.slice(0, 60)});
+    }
+  });
+  return {area, wide};
+}
+"""
+
+
+def outputs_wider_than_their_area(page) -> dict:
+    """``{"area": widest output area in px, "wide": [outputs whose content is wider than it]}``."""
+    return page.evaluate(_JS_WIDE_OUTPUTS)
+
+
+def assert_outputs_fit(page) -> dict:
+    """No output (figure, widget, text) is wider than its output area."""
+    report = outputs_wider_than_their_area(page)
+    assert not report["wide"], f"outputs wider than their area ({report['area']} px): {report['wide']}"
+    return report
