@@ -1,6 +1,8 @@
 """Unit 07's figures: the NumPy convolution (im2col, and the loop version) against
-PyTorch on the CPU, the digits CNN's time to 98 % test accuracy, and the
-convolution explorer's step latency.
+PyTorch on the CPU, the digits CNN's time to 98 % test accuracy (and on the GPU
+where there is one), and the convolution explorer's step latency: in the kernel
+(wall and CPU time) and in the browser (``bench_browser.py``'s click-to-canvas
+measurement, on this widget alone). Both notebooks' times are in ``bench_notebooks``.
 
 The convolution rows time a real two-layer stack, as in a small digits network:
 batch 64, 1 → 8 → 16 channels, 3×3 filters with padding 1, forward and backward
@@ -10,7 +12,8 @@ layers (im2col, and the loop version) against ``torch.nn.functional.conv2d`` wit
 autograd. Both run on one thread (NumPy's BLAS limited with threadpoolctl, torch
 with ``set_num_threads(1)``): on a shared two-core machine a second thread mostly
 measures the other jobs (both libraries' worker threads spin while they wait).
-Each figure is the best of several repeats.
+Each figure is the least CPU time of several repeats: for one thread, what the
+wall time is on an idle machine.
 """
 from __future__ import annotations
 
@@ -24,17 +27,23 @@ from coursekit import conv
 from coursekit.device import cuda_available
 
 from . import Row, widget_step_rows
+from .bench_widgets import cpu_step_rows
 
 BATCH, CHANNELS = 64, (1, 8, 16)
+EXPLORER = "convolution explorer"
+# as bench_browser builds a widget: the code of its cell, and what its counter says at step 0
+BROWSER_WIDGET = (EXPLORER, "from coursekit.widgets.conv import ConvExplorer\nConvExplorer()", "position 0 / ")
 
 
 def _best_ms(action, repeats: int) -> float:
+    """The least CPU time of ``action()`` over ``repeats`` runs, in ms. With one thread that is its
+    wall time on an idle machine; on a busy one, wall time would add the other jobs' turns."""
     action()   # warm-up
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = time.process_time()
         action()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, time.process_time() - start)
     return best * 1000
 
 
@@ -81,7 +90,7 @@ def conv_rows(size: int, repeats: int = 15) -> list[Row]:
     ratio = im2col_ms / torch_ms
     shape = f"{BATCH}×1×{size}×{size}, 1→8→16, 3×3"
     return [Row("conv2d vs PyTorch (CPU)", f"im2col / torch, fwd+bwd, {shape}", ratio, "x", "<= 3x", ratio <= 3,
-                f"1 thread each: im2col {im2col_ms:.2f} ms, torch {torch_ms:.2f} ms, loop {loop_ms:.1f} ms "
+                f"1 thread each, CPU ms: im2col {im2col_ms:.2f}, torch {torch_ms:.2f}, loop {loop_ms:.1f} "
                 f"({loop_ms / im2col_ms:.1f}x im2col)")]
 
 
@@ -123,8 +132,20 @@ def run() -> list[Row]:
                         f"{epochs} epochs, test accuracy {accuracy:.4f}"))
     from coursekit.widgets.conv import ConvExplorer
 
-    rows += widget_step_rows("convolution explorer", ConvExplorer(), n=60)
-    rows += widget_step_rows("convolution explorer", ConvExplorer(image="digit", padding=1), n=60)
-    rows[-2].name += " (digit, 8×8 map)"
-    rows[-1].name += " (digit, 8×8 map)"
+    for kwargs, what in (({}, ""), ({"image": "digit", "padding": 1}, " (digit, 8×8 map)")):
+        widget = ConvExplorer(**kwargs)
+        for row in widget_step_rows(EXPLORER, widget) + cpu_step_rows(EXPLORER, widget):
+            row.name += what
+            rows.append(row)
+    rows += browser_rows()
     return rows
+
+
+def browser_rows() -> list[Row]:
+    """bench_browser's measurement, in a scratch notebook holding the explorer alone."""
+    from unittest import mock
+
+    from . import bench_browser
+
+    with mock.patch.object(bench_browser, "WIDGETS", [BROWSER_WIDGET]):
+        return bench_browser.run()

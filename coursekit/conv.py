@@ -329,9 +329,9 @@ def conv2d_loop_backward(dout, x, W, stride=1, padding=0):
 def im2col(x, kernel_size, stride=1, padding=0) -> np.ndarray:
     """Every receptive field of every image as one row: shape (N·H_out·W_out, C·f_h·f_w).
 
-    Rows run over images, then output rows, then output columns; a row holds
-    the window's channels, then its rows, then its columns, the order of
-    ``W.reshape(F, -1)``. A convolution is then one matrix product. (The layers
+    Rows run over the output rows, then the output columns, then the images; a
+    row holds the window's channels, then its rows, then its columns, the order
+    of ``W.reshape(F, -1)``. A convolution is then one matrix product. (The layers
     keep the transpose of this matrix, one *column* per window, which makes the
     copies cheaper; this returns a view of it.)
     """
@@ -366,14 +366,16 @@ def _offset_blocks(H: int, W_: int, fh: int, fw: int, stride, padding, Ho: int, 
 
 
 def _im2col(x, fh, fw, stride, padding, Ho, Wo):
-    """The windows as *columns*: (C·f_h·f_w, N·H_out·W_out), built with one strided copy per kernel
-    offset (a, b); zero padding is simply the part of a column no copy writes to."""
+    """The windows as *columns*: (C·f_h·f_w, H_out·W_out·N), built with one strided copy per kernel
+    offset (a, b); zero padding is simply the part of a column no copy writes to. The images are the
+    innermost axis (the layers hand each other arrays stored that way), so every copy moves runs of N
+    numbers at a time."""
     N, C, H, W_ = x.shape
-    xc = x.transpose(1, 0, 2, 3)                           # (C, N, H, W): a view
-    cols = np.zeros((C, fh, fw, N, Ho, Wo), dtype=x.dtype)
+    xc = x.transpose(1, 2, 3, 0)                           # (C, H, W, N): a view
+    cols = np.zeros((C, fh, fw, Ho, Wo, N), dtype=x.dtype)
     for a, b, (out_i, out_j), (in_i, in_j) in _offset_blocks(H, W_, fh, fw, stride, padding, Ho, Wo):
-        cols[:, a, b, :, out_i, out_j] = xc[:, :, in_i, in_j]
-    return cols.reshape(C * fh * fw, N * Ho * Wo)
+        cols[:, a, b, out_i, out_j, :] = xc[:, in_i, in_j, :]
+    return cols.reshape(C * fh * fw, Ho * Wo * N)
 
 
 def col2im(cols, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
@@ -396,29 +398,30 @@ def col2im(cols, x_shape, kernel_size, stride=1, padding=0) -> np.ndarray:
 
 
 def _col2im(cols, x_shape, fh, fw, stride, padding, Ho, Wo):
-    """Columns (C·f_h·f_w, N·H_out·W_out) back onto an (N, C, H, W) array, one strided addition per
-    kernel offset; what fell on the padding is dropped."""
+    """Columns (C·f_h·f_w, H_out·W_out·N) back onto an (N, C, H, W) array, one strided addition per
+    kernel offset; what fell on the padding is dropped. (The result is stored images-innermost, as
+    :func:`_im2col` reads it fastest.)"""
     N, C, H, W_ = x_shape
-    d = cols.reshape(C, fh, fw, N, Ho, Wo)
-    dxc = np.zeros((C, N, H, W_), dtype=cols.dtype)
+    d = cols.reshape(C, fh, fw, Ho, Wo, N)
+    dxc = np.zeros((C, H, W_, N), dtype=cols.dtype)
     for a, b, (out_i, out_j), (in_i, in_j) in _offset_blocks(H, W_, fh, fw, stride, padding, Ho, Wo):
-        dxc[:, :, in_i, in_j] += d[:, a, b, :, out_i, out_j]
-    return dxc.transpose(1, 0, 2, 3)
+        dxc[:, in_i, in_j, :] += d[:, a, b, out_i, out_j, :]
+    return dxc.transpose(3, 0, 1, 2)
 
 
 def _conv2d_im2col(x, W, b, stride, padding, Ho, Wo):
     N, F = x.shape[0], W.shape[0]
     cols = _im2col(x, *W.shape[2:], stride, padding, Ho, Wo)
-    out = W.reshape(F, -1) @ cols                         # (F, N·Ho·Wo): one matrix product
+    out = W.reshape(F, -1) @ cols                         # (F, Ho·Wo·N): one matrix product
     if b is not None:
         out += b[:, None]
-    return out.reshape(F, N, Ho, Wo).transpose(1, 0, 2, 3), cols
+    return out.reshape(F, Ho, Wo, N).transpose(3, 0, 1, 2), cols
 
 
 def _conv2d_im2col_backward(dout, x_shape, W, cols, stride, padding):
     F = W.shape[0]
     Ho, Wo = dout.shape[2:]
-    g = dout.transpose(1, 0, 2, 3).reshape(F, -1)        # (F, N·Ho·Wo), columns in the order of cols
+    g = dout.transpose(1, 2, 3, 0).reshape(F, -1)        # (F, Ho·Wo·N), columns in the order of cols
     dW = (g @ cols.T).reshape(W.shape)
     dx = _col2im(W.reshape(F, -1).T @ g, x_shape, *W.shape[2:], stride, padding, Ho, Wo)
     return dx, dW, g.sum(axis=1)
@@ -558,25 +561,27 @@ class Conv2D(Layer):
         return f"Conv2D({C}, {F}, kernel_size=({fh}, {fw}), stride={self.stride}, padding={self.padding})"
 
     def forward(self, x):
+        # x is checked here; W, b, stride and padding were checked when the layer was made
         W, b = self.params["W"], self.params["b"]
         x = real_array("x", x, 4, _X_EXPECTED, dtype=None)
         if x.shape[1] != W.shape[1]:
             raise ValueError(f"x must have C = {W.shape[1]} channels (this layer's in_channels), got x of shape "
                              f"{x.shape}")
-        x, W, b, stride, padding, (Ho, Wo) = _check_conv(x, W, b, self.stride, self.padding)
+        Ho, Wo = _out_hw(x.shape[2], x.shape[3], W.shape[2:], self.stride, self.padding)
         if self.method == "loop":
-            return conv2d_loop(x, W, b, stride, padding), (x, None)
-        out, cols = _conv2d_im2col(x, W, b, stride, padding, Ho, Wo)
-        return out, (x, cols)
+            return conv2d_loop(x, W, b, self.stride, self.padding), (x, None, (Ho, Wo))
+        out, cols = _conv2d_im2col(x, W, b, self.stride, self.padding, Ho, Wo)
+        return out, (x, cols, (Ho, Wo))
 
     def backward(self, dout, cache):
-        x, cols = cache
+        x, cols, (Ho, Wo) = cache
         W = self.params["W"]
         if self.method == "loop":
             dx, dW, db = conv2d_loop_backward(dout, x, W, self.stride, self.padding)
         else:
-            Ho, Wo = _out_hw(x.shape[2], x.shape[3], W.shape[2:], self.stride, self.padding)
-            dout = _check_dout(dout, (x.shape[0], W.shape[0], Ho, Wo))
+            expected = (x.shape[0], W.shape[0], Ho, Wo)
+            if not (isinstance(dout, np.ndarray) and dout.shape == expected and dout.dtype.kind == "f"):
+                dout = _check_dout(dout, expected)   # converts, or raises naming the shape it expected
             dx, dW, db = _conv2d_im2col_backward(dout, x.shape, W, cols, self.stride, self.padding)
         return dx, {"W": dW, "b": db}
 

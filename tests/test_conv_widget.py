@@ -35,8 +35,12 @@ def click(w, ax, x, y):
 def test_default_run_is_the_deck_example_window_by_window(widget):
     w = widget
     expected = torch_map(conv.IMAGE_6X6, conv.FILTER_1, 1, 0)
-    assert w.output_shape == (4, 4) and len(w.trace) == 16 + 4   # 16 windows, then 4 pooling windows
-    assert w.index == 0 and "window 1 / 16" in w.counter.value and "window 1 / 16" in w.status.text
+    # position 0 (nothing computed), 16 windows, then 4 pooling windows
+    assert w.output_shape == (4, 4) and len(w.trace) == 1 + 16 + 4
+    assert w.index == 0 and "position 0 / 20" in w.counter.value and "window 0 / 16" in w.status.text
+    assert np.isnan(shown_map(w)).all() and "of the 4×4 feature map" in w.message.value
+    w.step_button.click()
+    assert "window 1 of 16" in w.counter.value and "window 1 / 16" in w.status.text
     for _ in range(3):
         w.step_button.click()
     state = w.state
@@ -65,14 +69,14 @@ def test_to_end_fills_the_map_and_pools_it(widget):
     np.testing.assert_allclose(np.asarray(w.pool_image.get_array(), float),
                                F.avg_pool2d(torch.tensor(w.feature_map)[None, None], 2)[0, 0].numpy())
     w.pool_toggle.value = "none"
-    assert len(w.trace) == 16 and w.pool_image is None
+    assert len(w.trace) == 1 + 16 and w.pool_image is None
 
 
 def test_stride_and_padding_change_the_shape_and_restart(widget):
     w = widget
     w.step_button.click()
     w.stride_toggle.value = 2
-    assert w.index == 0 and w.output_shape == (2, 2) and len(w.trace) == 4 + 1
+    assert w.index == 0 and w.output_shape == (2, 2) and len(w.trace) == 1 + 4 + 1
     assert "⌊(6 + 2·0 − 3)/2⌋ + 1 = 2" in w.formula_text.get_text()
     w.end_button.click()
     np.testing.assert_array_equal(w.feature_map, [[3, -3], [-3, 0]])   # the deck's stride-2 map
@@ -112,7 +116,7 @@ def test_clicks_toggle_pixels_and_jump_to_cells(widget):
     np.testing.assert_array_equal(w.image, drawn)
     np.testing.assert_array_equal(w.feature_map, torch_map(drawn, conv.FILTER_1, 1, 0))
     click(w, w.output_ax, 1, 2)                        # cell (2, 1)
-    assert (w.state.row, w.state.col) == (2, 1) and w.index == 9
+    assert (w.state.row, w.state.col) == (2, 1) and w.index == 1 + 9   # position 0 comes first
     w.padding_toggle.value = 1
     click(w, w.input_ax, 0, 0)                         # a padding cell: nothing to toggle
     np.testing.assert_array_equal(w.image, drawn)

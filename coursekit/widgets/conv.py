@@ -110,7 +110,7 @@ class ConvExplorer(StepWidget):
     """
 
     name = "convolution explorer"
-    counter_noun = "window"
+    counter_noun = "position"   # the counter reads "position 5 / 20": the 16 windows of the map, then 4 of pooling
     play_interval_ms = 400
 
     def __init__(self, image="example", kernel="filter 1", stride: int = 1, padding: int = 0,
@@ -136,10 +136,10 @@ class ConvExplorer(StepWidget):
             raise ValueError(f"pooling must be one of {[v for _, v in POOLS]}, got {pooling!r}")
 
         self._quiet = True   # no recomputation while the controls are being set up
-        self.input_toggle = W.ToggleButtons(options=INPUTS, value=source, style={"button_width": "96px"})
+        self.input_toggle = W.ToggleButtons(options=INPUTS, value=source, style={"button_width": "112px"})
         self.digit_dropdown = W.Dropdown(options=list(range(10)), value=int(digit), layout=W.Layout(width="60px"))
         self.kernel_toggle = W.ToggleButtons(options=[*KERNELS, YOURS], value=kernel_name,
-                                             style={"button_width": "92px"})
+                                             style={"button_width": "112px"})
         start = np.asarray(custom, dtype=float) if custom is not None else KERNELS.get(kernel_name, conv.FILTER_1)
         if start.shape != (3, 3):
             raise ValueError(f"kernel must be 3×3, got shape {start.shape}")
@@ -149,7 +149,7 @@ class ConvExplorer(StepWidget):
             grid_template_columns="repeat(3, 56px)", width="172px", grid_gap="1px"))
         self.stride_toggle = W.ToggleButtons(options=[1, 2, 3], value=int(stride), style={"button_width": "34px"})
         self.padding_toggle = W.ToggleButtons(options=[0, 1, 2], value=int(padding), style={"button_width": "34px"})
-        self.pool_toggle = W.ToggleButtons(options=POOLS, value=pooling, style={"button_width": "66px"})
+        self.pool_toggle = W.ToggleButtons(options=POOLS, value=pooling, style={"button_width": "82px"})
         self.flip_toggle = W.ToggleButton(value=bool(flip), description="flip", icon="refresh",
                                           tooltip="true convolution: turn the kernel by 180° first (deck 001)",
                                           layout=W.Layout(width="70px"))
@@ -212,6 +212,9 @@ class ConvExplorer(StepWidget):
     @property
     def pooling(self) -> str:
         return self.pool_toggle.value
+
+    def describe_kernel(self) -> str:
+        return self.kernel_toggle.value + (", flipped" if self.flip_toggle.value else "")
 
     def describe_run(self) -> str:
         flip = ", flipped" if self.flip_toggle.value else ""
@@ -362,7 +365,8 @@ class ConvExplorer(StepWidget):
         self.formula_text.set_text(f"output size: {self.formula}\nfeature map {Ho}×{Wo}"
                                    + (f", pooled {self.pooled_map.shape[0]}×{self.pooled_map.shape[1]}"
                                       if self.pooled_map is not None else ""))
-        self.set_trace([*windows, *pools], compare)
+        # position 0: the window waits at its start, nothing computed yet; then one position per window
+        self.set_trace([windows[0], *windows, *pools], compare)
         if not self._laid_out:   # the panels keep their places from run to run: lay them out once
             self.freeze_layout()
             self._laid_out = True
@@ -426,7 +430,7 @@ class ConvExplorer(StepWidget):
         Ho, Wo = self.output_shape
         if not (0 <= row < Ho and 0 <= col < Wo):
             raise ValueError(f"cell ({row}, {col}) is outside the {Ho}×{Wo} feature map")
-        self.play.value = row * Wo + col
+        self.play.value = 1 + row * Wo + col
 
     def _on_click(self, event) -> None:
         if event.xdata is None or event.ydata is None or getattr(event, "button", 1) not in (1, None):
@@ -477,21 +481,40 @@ class ConvExplorer(StepWidget):
         self._ghost_hint()
 
     # ---- drawing one state ----------------------------------------------------------------
-    def updates(self, index: int) -> int:
-        return index + 1   # window 1 is the first one computed
-
     def describe_step(self, index: int) -> str:
-        if index < self._conv_steps:
-            return f"<b>window {index + 1} / {self._conv_steps}</b> &nbsp; {html.escape(self.describe_run())}"
-        pools = len(self.trace) - self._conv_steps
-        return (f"<b>pooling window {index - self._conv_steps + 1} / {pools}</b> &nbsp; "
-                f"convolution done ({self._conv_steps} windows)")
+        total = f"<b>position {index} / {self.last_index}</b> &nbsp; "
+        if index == 0:
+            return total + "ready: press Step"
+        if index <= self._conv_steps:
+            return total + f"window {index} of {self._conv_steps}"
+        return total + f"pooling {index - self._conv_steps} of {self.last_index - self._conv_steps}"
 
     def render(self, state) -> None:
-        if isinstance(state, conv.ConvWindow):
+        if self.index == 0:
+            self._render_start(state)
+        elif isinstance(state, conv.ConvWindow):
             self._render_window(state)
         else:
             self._render_pool(state)
+
+    def _render_start(self, first: conv.ConvWindow) -> None:
+        """Position 0: the window at the top left, the products and the map still empty."""
+        self._render_window(first)
+        self._clear_products("")
+        self._show_map(np.full(self.output_shape, np.nan))
+        self.current_cell.set_visible(False)
+        self.status.set(f"window 0 / {self._conv_steps}", "press Step to compute window 1", "info")
+        self.message.value = html.escape(
+            f"The {3}×{3} window starts at the top left of the {'padded ' if self.padding else ''}input. Each Step "
+            f"multiplies the window with the kernel ({self.describe_kernel()}) element by element and adds the nine "
+            f"products: one cell of the {self.output_shape[0]}×{self.output_shape[1]} feature map, then the window "
+            f"moves {self.stride} pixel{'s' if self.stride > 1 else ''} to the right (or down to the next row).")
+
+    def _clear_products(self, title: str) -> None:
+        self.products_image.set_data(np.zeros((3, 3)))
+        for text in self.product_texts:
+            text.set_text("")
+        self.products_title.set_text(title)
 
     def _show_map(self, output: np.ndarray) -> None:
         self.output_image.set_data(output)
@@ -523,9 +546,10 @@ class ConvExplorer(StepWidget):
                         f"cell ({state.row}, {state.col}) = Σ window ⊙ kernel = {_fmt(round(state.value, 3))}",
                         "ok" if done and self.pool_image is None else "running")
         self.message.value = html.escape(
-            f"Window {state.step + 1}: rows {state.top}-{state.top + 2}, columns {state.left}-{state.left + 2} of the "
-            f"{'padded ' if self.padding else ''}input, times the kernel, element by element; the nine products add "
-            f"up to {_fmt(round(state.value, 3))}, which fills cell ({state.row}, {state.col}) of the feature map. "
+            f"Window {state.step + 1}: rows {state.top}-{state.top + 2}, columns {state.left}-{state.left + 2} "
+            f"of the {'padded ' if self.padding else ''}input, times the kernel ({self.describe_kernel()}), "
+            f"element by element; the nine products add up to {_fmt(round(state.value, 3))}, which fills cell "
+            f"({state.row}, {state.col}) of the {self.output_shape[0]}×{self.output_shape[1]} feature map. "
             f"The window moves {self.stride} pixel{'s' if self.stride > 1 else ''} at a time"
             + (": done, the map is complete." if done else "."))
 
@@ -533,10 +557,7 @@ class ConvExplorer(StepWidget):
         self.window_box.set_visible(False)
         self.current_cell.set_visible(False)
         self._show_map(self.feature_map)
-        self.products_image.set_data(np.zeros((3, 3)))
-        for text in self.product_texts:
-            text.set_text("")
-        self.products_title.set_text("done")
+        self._clear_products("done")
         self.pool_window.set_xy((state.left - 0.5, state.top - 0.5))
         self.pool_window.set_visible(True)
         self.pool_image.set_data(state.output)
@@ -544,7 +565,7 @@ class ConvExplorer(StepWidget):
             text.set_text("" if np.isnan(v) else _fmt(round(float(v), 2)))
             text.set_color("black" if np.isnan(v) else _ink(v, self._map_norm.vmax))
         k = state.step + 1
-        total = len(self.trace) - self._conv_steps
+        total = self.last_index - self._conv_steps
         what = "max" if self.pooling == "max" else "mean"
         self.status.set(f"pooling {k} / {total}", f"{what} of the green 2×2 window = {_fmt(round(state.value, 3))}",
                         "ok" if k == total else "running")
