@@ -139,7 +139,7 @@ class ConvExplorer(StepWidget):
         self.input_toggle = W.ToggleButtons(options=INPUTS, value=source, style={"button_width": "112px"})
         self.digit_dropdown = W.Dropdown(options=list(range(10)), value=int(digit), layout=W.Layout(width="60px"))
         self.kernel_toggle = W.ToggleButtons(options=[*KERNELS, YOURS], value=kernel_name,
-                                             style={"button_width": "112px"})
+                                             style={"button_width": "124px"})
         start = np.asarray(custom, dtype=float) if custom is not None else KERNELS.get(kernel_name, conv.FILTER_1)
         if start.shape != (3, 3):
             raise ValueError(f"kernel must be 3×3, got shape {start.shape}")
