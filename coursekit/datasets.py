@@ -42,6 +42,7 @@ __all__ = [
     "eight_gaussians",
     "two_moons",
     "spiral",
+    "gaussian_blobs",
     "heart_attack",
     "regression_20",
     "load_digits",
@@ -342,6 +343,24 @@ def spiral(n: int = 300, turns: float = 1.5, noise: float = 0.05, seed: int = 0)
     angle = 2.0 * np.pi * turns * t + np.pi * y
     X = np.column_stack([t * np.cos(angle), t * np.sin(angle)])
     X = X + noise * rng.standard_normal((n, 2))
+    return _shuffled(rng, X, y)
+
+
+def gaussian_blobs(n: int = 200, spread: float = 0.35, seed: int = 0):
+    """Two round Gaussian clouds: class 0 around (-0.5, -0.5), class 1 around (0.5, 0.5).
+
+    Class 0 gets half the points (rounded down); each coordinate has standard
+    deviation ``spread``. Up to ``spread`` ≈ 0.3 the clouds barely touch and one
+    line separates them; larger spreads make them overlap (a noisy problem no
+    classifier solves exactly). Shuffled.
+
+    Returns ``X`` (n, 2) float64 and ``y`` (n,) int in {0, 1}.
+    """
+    n = _check_int("n", n, 2)
+    spread = real_number("spread", spread, 0.0, 2.0, low_open=True)
+    rng = _rng(seed)
+    y = np.r_[np.zeros(n // 2, dtype=np.int64), np.ones(n - n // 2, dtype=np.int64)]
+    X = (y[:, None] - 0.5) + spread * rng.standard_normal((n, 2))
     return _shuffled(rng, X, y)
 
 

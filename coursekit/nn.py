@@ -896,27 +896,30 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x, h: float = 1e-5) -> 
 
 
 def relative_error(a, b) -> float:
-    """max |a - b| / max(1e-8, |a| + |b|), entry by entry, the largest over all entries.
+    """max|a - b| / max(1e-8, max|a| + max|b|): the largest difference, relative to the size of the gradients.
 
-    Scale-free: 1e-7 means the two agree to about seven digits whatever the size of the
-    gradient. The 1e-8 floor keeps entries that are both (near) zero from dividing by zero.
+    Scale-free: 1e-7 means the two agree to about seven digits of their largest entries,
+    whatever the units. Measured against the whole array, not entry by entry, so entries
+    that are tiny in both (where centred differences have only their rounding error left)
+    do not dominate. The 1e-8 floor keeps two zero arrays from dividing by zero.
     """
     a = _array(a, "a")
     b = _array(b, "b")
     _same_shape(a, b, "a", "b")
     if a.size == 0:
         return 0.0
-    return float(np.max(np.abs(a - b) / np.maximum(1e-8, np.abs(a) + np.abs(b))))
+    return float(np.max(np.abs(a - b)) / max(1e-8, np.max(np.abs(a)) + np.max(np.abs(b))))
 
 
 def read_relative_error(error: float) -> str:
-    """The usual reading of a gradient check's relative error (CS231n)."""
+    """The usual reading of a gradient check's relative error (CS231n's rule of thumb)."""
     if error <= 1e-7:
         return "good: the gradients agree"
     if error <= 1e-4:
-        return "acceptable only near a kink (ReLU, max): otherwise suspicious"
+        return ("usually fine: expected near a kink (ReLU, max), in deep networks and for tiny gradient "
+                "entries; too high for a small smooth function")
     if error <= 1e-2:
-        return "suspicious: probably a bug, unless the function has kinks nearby"
+        return "uncomfortable: probably a bug, unless kinks explain it"
     return "wrong: the gradient formula has a bug"
 
 

@@ -378,12 +378,14 @@ def test_deck_002_dense_jacobian_printed_values():
 
 def test_relative_error_formula_and_readings():
     a, b = np.array([1.0, 0.0, -2.0]), np.array([1.0 + 1e-6, 0.0, -2.0])
-    assert nn.relative_error(a, b) == pytest.approx(1e-6 / (2 + 1e-6))
+    assert nn.relative_error(a, b) == pytest.approx(1e-6 / 4)            # max|a - b| / (max|a| + max|b|)
+    tiny = np.array([1.0, 1e-9])                                          # an entry tiny in both: no effect
+    assert nn.relative_error(tiny, tiny + [0.0, 1e-9]) == pytest.approx(1e-9 / 2)
     assert nn.relative_error(np.zeros(3), np.zeros(3)) == 0.0
     assert nn.relative_error([1e-12], [2e-12]) == pytest.approx(1e-12 / 1e-8)   # the 1e-8 floor
     assert nn.read_relative_error(1e-9).startswith("good")
-    assert nn.read_relative_error(1e-5).startswith("acceptable only near a kink")
-    assert nn.read_relative_error(1e-3).startswith("suspicious")
+    assert nn.read_relative_error(1e-5).startswith("usually fine")
+    assert nn.read_relative_error(1e-3).startswith("uncomfortable")
     assert nn.read_relative_error(0.5).startswith("wrong")
     with pytest.raises(ValueError, match=r"b must have the shape of a \(3,\)"):
         nn.relative_error(a, b[:2])
@@ -515,3 +517,22 @@ def test_parameter_counts_from_the_decks():
     assert nn.count_parameters([429, 16384, 9304]) / five_by_2k == pytest.approx(4.34, abs=0.01)
     model = nn.mlp([3, 5, 1])
     assert model.n_parameters() == 26
+
+
+def test_deck_002_pytorch_cells_reproduce_with_its_seed():
+    torch.manual_seed(1234)                                   # deck 002's cells, in order
+    W1, b1, W2, b2, W3, b3 = (torch.randn(*shape) for shape in ((5, 7), (1, 7), (7, 5), (1, 5), (5, 4), (1, 4)))
+    X_batch = torch.rand(size=(4, 5)).numpy()
+    net = nn.Sequential([nn.Linear(W=W1, b=b1), nn.ReLU(), nn.Linear(W=W2, b=b2), nn.ReLU(), nn.Linear(W=W3, b=b3)])
+    x = np.array([[1.0, 2.0, -2.0, 0.2, 5.7]])
+    assert np.allclose(net[0](x), [[8.9391, -4.6345, 7.4453, -0.9053, -3.9509, 1.2647, -8.7399]], atol=1e-4)
+    assert np.allclose(net(x), [[3.5699, -10.3066, -5.5052, -2.0499]], atol=1e-4)
+    assert -math.log(linear.softmax(net(x))[0, 1]) == pytest.approx(13.8803, abs=1e-3)   # not the printed 3.8616
+    P = linear.softmax(net(X_batch))
+    y = np.array([0, 1, 0, 1])
+    assert np.allclose(P, [[0.7601, 0.0210, 0.0257, 0.1932], [0.5877, 0.0427, 0.0372, 0.3323],
+                           [0.7814, 0.0410, 0.0526, 0.1251], [0.7531, 0.0460, 0.0509, 0.1499]], atol=1e-4)
+    assert -math.log(P[0, 1]) == pytest.approx(3.8615706, abs=1e-5)       # the number the slide printed
+    printed = -np.mean(nn.one_hot(y, 4) * np.log(P))                      # torch.mean over 16 entries
+    assert printed == pytest.approx(0.42208, abs=1e-5)
+    assert nn.softmax_cross_entropy(net(X_batch), y)[0] == pytest.approx(4 * printed) == pytest.approx(1.6883, abs=1e-4)
