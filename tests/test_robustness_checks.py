@@ -54,7 +54,7 @@ def test_exercise_checks(check, right, wrongs, capsys):
 
 
 @pytest.mark.parametrize("check, right, also_right, wrong", [
-    (C.check_vit_tokens_quiz, lambda: (224 // 16) ** 2, [lambda: 196.0], [lambda: 197, lambda: 14, lambda: 256]),
+    (C.check_vit_token_size_quiz, lambda: 3 * 16 * 16, [lambda: 768.0], [lambda: 256, lambda: 196, lambda: 16]),
     (C.check_trades_quiz, lambda: "defence", [lambda: "Defense", lambda: " a defence "], [lambda: "attack"]),
     (C.check_finetune_lr_quiz, lambda: "smaller", [lambda: "Lower"], [lambda: "larger", lambda: "same"]),
 ])

@@ -89,7 +89,7 @@ def check_centroid_probe(fn: Callable, *, points: int = 2, seed: int = 0, verbos
 
 # --------------------------------------------------------------- quizzes ---
 
-_VIT_TOKENS_DIGEST = "b4bbe448fde336bb6a7d7d765f36d3327c772b845e7b54c8282aa08c9775ddd7"
+_VIT_TOKEN_SIZE_DIGEST = "f7b856c054de7ccced087ad4f9413380ec494e40abc818b840aaad990ca3c5bc"
 _TRADES_DIGEST = "4b9f71d39011fa80512450a058c862f6f3a666cea4a553c99be68340f0c0c2b4"
 _FINETUNE_LR_DIGEST = "90c16ddafc88432d0b56700f558fbcf3ff46cf57632221dd33eaa8d406ff0bfa"
 
@@ -104,11 +104,12 @@ def _word(answer_fn: Callable, synonyms: dict[str, str]):
     return normalized
 
 
-def check_vit_tokens_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
-    """Deck 002: a 224×224 image cut into 16×16 patches: how many tokens enter the Transformer (no class token)?"""
-    return check_answer(answer_fn, _VIT_TOKENS_DIGEST, name="answer_vit_tokens", points=points, verbose=verbose,
-                        expected_type="an integer", hint="how many 16-pixel patches fit along 224 pixels, and how "
-                                                          "many along both axes?")
+def check_vit_token_size_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
+    """Deck 002: a 224×224 colour image cut into 16×16 patches: how many numbers does one patch token hold
+    before the linear projection?"""
+    return check_answer(answer_fn, _VIT_TOKEN_SIZE_DIGEST, name="answer_vit_token_size", points=points,
+                        verbose=verbose, expected_type="an integer",
+                        hint="a patch keeps all three colour channels of its 16×16 pixels, flattened into one vector.")
 
 
 def check_trades_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
