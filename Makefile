@@ -13,6 +13,11 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8888
 # extra `jupyter lab` options, e.g. LAB_ARGS="--no-browser" (the tests use it)
 LAB_ARGS ?=
+# OpenMP threads (torch) that wait for work sleep instead of spinning: on a laptop
+# that is also running a browser (or a machine running other jobs) a spinning
+# thread steals the core the real work needs; measured 5-30x slower for small
+# models without it. It changes no result and no thread count.
+export OMP_WAIT_POLICY ?= PASSIVE
 # JupyterLab refuses to run as root (a container, a CI machine) unless told it may
 ROOT_ARGS := $(if $(filter 0,$(shell id -u)),--allow-root,)
 

@@ -9,9 +9,12 @@ and the browser benchmark (``benchmarks/bench_browser.py``).
   the file browser open, as a student has it;
 * opening a notebook, Run All, reading the kernel and the cells' state from
   ``window.jupyterapp`` rather than from pixels;
-* a widget's output, its step counter, its buttons, its ipympl canvas;
+* a widget's output, its step counter (any counter word: "update 3 / 13",
+  "symbol 3 / 5", "epoch 3"; :func:`counter_pattern`), its buttons, its ipympl canvas;
 * saving, shutting the kernel down and reopening (what a student sees the next
-  day), static figures as images, outputs that fit their area;
+  day: :func:`check_reopened`), static figures as images, each widget's picture
+  compared pixel by pixel with the last one seen before saving, outputs that
+  fit their area;
 * the time from a click to the canvas change, and screenshots under
   ``test-artifacts/``.
 
@@ -24,16 +27,24 @@ A unit's browser test, in outline::
     def test_unit_05_in_jupyterlab(page, jupyterlab_server):
         open_notebook(page, jupyterlab_server, "05_conv.ipynb")
         assert_ran_cleanly(page, run_all_cells(page))
-        widget = widget_output(page, STEP_LABEL)         # the output showing "step 3 / 24"
+        widget = widget_output(page, counter_pattern("window"))  # the output showing "window 3 / 24"
         figure = canvas(widget)
         pixels = wait_for_canvas_image(page, figure)
         click_button(widget, "Step")
+        wait_for_step(page, widget, 1)                           # reads "window 1 / 24"
+        earlier = wait_for_new_pixels(page, figure, pixels)
+        widget.locator("select").first.select_option(index=1)   # a control: a new run, at step 0
+        wait_for_step(page, widget, 0)
+        click_button(widget, "Step")
         wait_for_step(page, widget, 1)
-        wait_for_new_pixels(page, figure, pixels)
+        last = wait_for_new_pixels(page, figure, earlier)
         assert_outputs_fit(page)
-        save_screenshot(page, "05_conv")                 # then open it and look at it
+        save_screenshot(page, "05_conv")                         # then open it and look at it
         assert_no_widget_errors(page)
         assert_no_console_errors(page)
+        # the next day: the widget shows `last` (not `earlier`) and "run the cell to use this widget"
+        check_reopened(page, jupyterlab_server, "05_conv.ipynb", static_figures=3,
+                       widget_text=counter_pattern("window"), last=last, earlier=earlier)
 """
 from __future__ import annotations
 
@@ -50,6 +61,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -82,8 +94,23 @@ KERNEL_TIMEOUT_MS = 120_000    # kernel start
 RUN_ALL_TIMEOUT_MS = 180_000   # a notebook must run in < 60 s; leave room for a loaded machine
 WIDGET_TIMEOUT_MS = 30_000     # one kernel round trip (button -> kernel -> redraw)
 
-#: The counter of a step-through widget: "step 3 / 40", "update 3 / 13", "epoch 2 / 20".
-STEP_LABEL = re.compile(r"(?:step|update|epoch|position) (\d+) / (\d+)")
+
+
+def counter_pattern(noun: str | None = None) -> re.Pattern:
+    """The text of a widget's step counter (``coursekit.widgets.base``): its word (the
+    widget's ``counter_noun``), the step shown and, where the run has a known end, " / "
+    and the last step: "step 3 / 40", "update 3 / 13", "symbol 3 / 5", "window 7 / 16",
+    "epoch 3". Any word by default, or only ``noun`` (to pick one widget among several).
+    Groups: the step, the last step (None without one). The text starts with it; after
+    "N / M" more may follow (the PLA stepper names its run there), while "epoch 3" must be
+    all of it, so that sentences such as "update 3: point #5 ...", "after 0 episodes" or
+    "halted after 13 updates" are no counters."""
+    word = re.escape(noun) if noun else r"[^\s\d/:.,;]+"
+    return re.compile(rf"^\s*{word} (\d+)(?: / (\d+)(?![\w:/.,])|\s*$)")
+
+
+#: Any widget's step counter: ``counter_pattern()``.
+STEP_LABEL = counter_pattern()
 
 # Console errors that are not the workbook's doing, as regular expressions.
 # None so far: JupyterLab 4.6 with the widget and ipympl front-ends logs no
@@ -341,9 +368,12 @@ def notebook_state(page) -> dict | None:
 
 
 def open_notebook(page, server, name: str) -> None:
-    """Open ``name`` in JupyterLab and wait until its kernel is idle."""
+    """Open ``name`` in JupyterLab, alone in a new workspace, and wait until its kernel is idle."""
     base_url, token, _root = server
-    page.goto(f"{base_url}lab/tree/{name}?token={token}", timeout=LOAD_TIMEOUT_MS)
+    # A workspace of its own: JupyterLab would otherwise reopen every notebook an earlier
+    # test left in the default workspace, each with a kernel of its own
+    workspace = f"test-{secrets.token_hex(4)}"
+    page.goto(f"{base_url}lab/workspaces/{workspace}/tree/{name}?token={token}", timeout=LOAD_TIMEOUT_MS)
     page.wait_for_function(
         "(name) => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;"
         " return !!(w && w.context && w.context.path === name && w.content && w.content.model); }",
@@ -418,30 +448,47 @@ def require_notebook(name: str) -> None:
 
 
 # ---- one widget --------------------------------------------------------------------------------
+#: The outputs of the notebook in front (other notebooks may be open in hidden tabs).
+OUTPUTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"
+
+
 def widget_output(page, marker):
     """The output area that holds the widget whose step counter (or other text) matches
-    ``marker`` now: the notebook's first such output, pinned by its position, so that it
-    stays the same widget when its text changes later."""
-    outputs = page.locator(".jp-OutputArea-output")
+    ``marker`` now: the first such output of the notebook in front, pinned by its
+    position, so that it stays the same widget when its text changes later."""
+    outputs = page.locator(OUTPUTS)
     match = outputs.filter(has=page.locator(".widget-html, .widget-label").filter(has_text=marker))
     match.first.wait_for(state="visible", timeout=WIDGET_TIMEOUT_MS)
-    index = match.first.evaluate("(el) => Array.from(document.querySelectorAll('.jp-OutputArea-output'))"
-                                 ".indexOf(el)")
+    index = match.first.evaluate("(el, outputs) => Array.from(document.querySelectorAll(outputs)).indexOf(el)",
+                                 OUTPUTS)
     return outputs.nth(index)
 
 
-def step_label(widget) -> tuple[int, int]:
-    text = widget.locator(".widget-html").filter(has_text=STEP_LABEL).first.inner_text()
-    match = STEP_LABEL.search(text)
-    return int(match.group(1)), int(match.group(2))
+def _counter(widget, noun: str | None):
+    """The widget's step counter: the base classes' ``.coursekit-counter``, else any text like one."""
+    pattern = counter_pattern(noun)
+    counter = widget.locator(".coursekit-counter").filter(has_text=pattern)
+    return (counter if counter.count() else widget.locator(".widget-html").filter(has_text=pattern)).first
 
 
-def wait_for_step(page, widget, index: int) -> None:
-    label = widget.locator(".widget-html").filter(has_text=STEP_LABEL).first
+def step_label(widget, noun: str | None = None) -> tuple[int, int | None]:
+    """(step, last step) of the widget's counter ("symbol 3 / 5": (3, 5); "epoch 3": (3, None));
+    ``noun``: only a counter with that word."""
+    text = _counter(widget, noun).inner_text()
+    match = counter_pattern(noun).search(text)
+    return int(match.group(1)), None if match.group(2) is None else int(match.group(2))
+
+
+def wait_for_step(page, widget, index: int, total: int | None = None, noun: str | None = None) -> None:
+    """Wait until the counter shows step ``index`` (and ``total`` as its last step, if given)."""
     deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
-    while step_label(widget)[0] != index:
+    while True:
+        now = step_label(widget, noun)
+        if now[0] == index and (total is None or now[1] == total):
+            return
         if time.monotonic() > deadline:
-            pytest.fail(f"the step label stayed at {label.inner_text()!r}, expected step {index}")
+            pytest.fail(f"the counter stayed at {_counter(widget, noun).inner_text()!r}, expected step {index}"
+                        + (f" / {total}" if total is not None else ""))
         page.wait_for_timeout(100)
 
 
@@ -620,6 +667,123 @@ def reopen_with_a_new_kernel(page, server, name: str) -> None:
     # the widget manager restores saved widgets after the kernel is ready
     page.wait_for_function("() => !document.body.innerText.includes('Loading widget...')", timeout=WIDGET_TIMEOUT_MS)
     page.wait_for_timeout(500)
+
+
+def widgets_missing_from_saved_state(server, name: str) -> list[str]:
+    """The widget outputs of the notebook file on disk whose model is not in the widget state
+    saved with it (what JupyterLab shows as "Error displaying widget: model not found")."""
+    nb = json.loads((Path(server[2]) / name).read_text())
+    state = nb.get("metadata", {}).get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    saved = set(state.get("state", {}))
+    missing = []
+    for i, cell in enumerate(nb["cells"]):
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view and view.get("model_id") not in saved:
+                missing.append(f"cell {i}: model {view.get('model_id')}")
+    return missing
+
+
+def png_pixels(data_url: str):
+    """The RGBA pixels (a NumPy array) of a PNG data URL, such as :func:`canvas_pixels` returns."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    head, _, data = data_url.partition(",")
+    assert head == "data:image/png;base64", f"not a PNG data URL: {data_url[:40]!r}"
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(data))).convert("RGBA"))
+
+
+def pixel_difference(a: str, b: str) -> float:
+    """The fraction of pixels that differ between two pictures (PNG data URLs), over the
+    part they share; 1 when their sizes differ by more than a pixel or two. (ipympl gives
+    a live canvas the figure's width rounded down, a reopened one the width of its saved
+    PNG: an 8.2 in figure is 819 px wide live and 820 px reopened.)"""
+    pa, pb = png_pixels(a), png_pixels(b)
+    if any(abs(x - y) > 2 for x, y in zip(pa.shape, pb.shape)):
+        return 1.0
+    h, w = min(pa.shape[0], pb.shape[0]), min(pa.shape[1], pb.shape[1])
+    return float((abs(pa[:h, :w].astype(int) - pb[:h, :w].astype(int)) > 8).any(axis=-1).mean())
+
+
+def save_picture(data_url: str, name: str) -> Path:
+    """A picture (a PNG data URL) under ``test-artifacts/``."""
+    from PIL import Image
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    Image.fromarray(png_pixels(data_url)).save(path)
+    return path
+
+
+def assert_shows_picture(figure, last: str, earlier: str | None = None, tolerance: float = 0.002,
+                         name: str = "canvas") -> float:
+    """The canvas shows ``last`` (a picture taken with :func:`canvas_pixels`, up to
+    ``tolerance`` of its pixels), and clearly not ``earlier`` (the picture before the last
+    change, so that an off-by-one picture cannot pass). Returns the difference. On a
+    failure the pictures go to ``test-artifacts/<name>_{shown,last,earlier}.png``."""
+    now = canvas_pixels(figure)
+    difference = pixel_difference(now, last)
+    problems = []
+    if earlier is not None:
+        step = pixel_difference(earlier, last)
+        if step <= 2 * tolerance:
+            problems.append(f"the last change altered only {step:.2%} of the pixels: too little to tell the last "
+                            "picture from the one before")
+        if pixel_difference(now, earlier) <= tolerance:
+            problems.append("the canvas shows the picture before the last change")
+    if difference > tolerance:
+        sizes = f"{png_pixels(now).shape[1::-1]} against {png_pixels(last).shape[1::-1]}"
+        problems.append(f"the canvas differs from the last picture seen in {difference:.2%} of its pixels (at most "
+                        f"{tolerance:.2%} allowed; sizes {sizes})")
+    if problems:
+        for kind, picture in (("shown", now), ("last", last), ("earlier", earlier)):
+            if picture is not None:
+                save_picture(picture, f"{name}_{kind}")
+        pytest.fail("; ".join(problems) + f"; see test-artifacts/{name}_*.png", pytrace=False)
+    return difference
+
+
+def check_reopened(page, server, name: str, static_figures: int, widget_text, last: str | None = None,
+                   earlier: str | None = None) -> None:
+    """What a student finds the next day: save, shut the kernel down, reopen. Static figures
+    are images, no widget shows an error, and the widget found by ``widget_text`` (a marker
+    for :func:`widget_output`) shows the picture it showed when the notebook was saved
+    (``last``, not ``earlier``: pictures taken with :func:`canvas_pixels` after the last
+    change and before it; see :func:`assert_shows_picture`) and the line "run the cell to
+    use this widget". Without ``last`` only a picture is required (and a warning asks for
+    ``last``). Saves ``test-artifacts/NN_reopened.png``."""
+    save_notebook(page)
+    missing = widgets_missing_from_saved_state(server, name)
+    assert not missing, f"{name} was saved without the state of widgets its outputs show: {missing}"
+    page.console_errors.clear()
+    reopen_with_a_new_kernel(page, server, name)
+    assert not (missing := widgets_missing_from_saved_state(server, name)), (
+        f"{name} lost the state of widgets its outputs show while it was reopened: {missing}")
+    assert_no_widget_errors(page)
+    assert_static_figures_are_images(page, at_least=static_figures)
+    report = output_report(page)
+    assert report["widgets"] >= 1 and not report["deadWidgets"], (
+        f"widget outputs of the reopened notebook that show no widget: {report['deadWidgets']}")
+    widget = widget_output(page, widget_text)
+    widget.scroll_into_view_if_needed()
+    figure = canvas(widget)
+    wait_for_canvas_image(page, figure)
+    if last is None:
+        warnings.warn(f"{name}: check_reopened without last=: pass the picture seen before saving "
+                      "(canvas_pixels) to check that the reopened widget shows it", stacklevel=2)
+    else:
+        difference = assert_shows_picture(figure, last, earlier, name=f"{name.split('_')[0]}_reopened")
+        print(f"{name}: the reopened widget's picture differs from the last one seen in {difference:.3%} "
+              "of its pixels")
+    note = widget.get_by_text("run the cell to use this widget")
+    assert note.is_visible(), "a reopened widget says that it is a picture until its cell runs again"
+    figure.scroll_into_view_if_needed()  # the screenshot shows the picture (the note is above it)
+    save_screenshot(page, f"{name.split('_')[0]}_reopened")
+    assert_no_console_errors(page)
 
 
 _JS_OUTPUT_REPORT = """

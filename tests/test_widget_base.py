@@ -9,13 +9,17 @@ notebooks.
 from __future__ import annotations
 
 import base64
+import html
 import io
+import json
+import re
 
 import ipywidgets as W
 import numpy as np
 import pytest
 from PIL import Image
 
+from browser_util import STEP_LABEL
 from coursekit.widgets import base
 from coursekit.widgets.base import (GHOST_COLOR, OUTPUT_WIDTH_PX, FigureWidget, LiveWidget, OnPlotStatus,
                                     StepWidget, control_row, make_figure, row_width_px)
@@ -72,6 +76,27 @@ class RandomWalk(LiveWidget):
 
     def render(self, state):
         self.curve.set_data(range(len(self.history)), self.history)
+
+
+class Explorer(FigureWidget):
+    """No steps: a slider sets the height of a bar."""
+
+    name = "explorer"
+
+    def __init__(self):
+        super().__init__(figsize=(4.0, 3.0))
+        self.ax = self.fig.subplots()
+        self.ax.set_ylim(0, 2.2)
+        self.bar = self.ax.bar([0, 1], [1, 1])
+        self.slider = W.FloatSlider(value=1.0, min=0.0, max=2.0, layout=W.Layout(width="300px"))
+        self.rows = [control_row("weight", self.slider)]
+        self.slider.observe(self.update, names="value")
+        self.set_dynamic(list(self.bar))
+        self.freeze_layout()
+
+    def update(self, change=None):
+        self.bar[1].set_height(self.slider.value)
+        self.redraw()
 
 
 def test_step_widget_transport_counter_and_restart():
@@ -182,9 +207,18 @@ def test_figures_fit_840_px():
 
 @pytest.mark.parametrize("make", [lambda: Walk([1, 2]), RandomWalk,
                                   lambda: __import__("coursekit.widgets.pla", fromlist=["x"]).PLAStepper(),
-                                  lambda: __import__("coursekit.widgets.gd", fromlist=["x"]).GDExplorer(steps=20)])
+                                  lambda: __import__("coursekit.widgets.gd", fromlist=["x"]).GDExplorer(steps=20),
+                                  lambda: __import__("coursekit.widgets.lstm", fromlist=["x"]).LSTMGateStepper()])
 def test_every_widget_fits_840_px_and_leaves_a_snapshot(make):
     w = make()
+    # the browser tests find every widget by its counter (browser_util.STEP_LABEL), never by its sentence
+    def text(value):
+        return html.unescape(re.sub(r"<[^>]+>", "", value))
+
+    shown = w.updates(w.index) if isinstance(w, StepWidget) else w.steps_done
+    counter = STEP_LABEL.search(text(w.counter.value))
+    assert counter and int(counter.group(1)) == shown, w.counter.value
+    assert not STEP_LABEL.search(text(w.message.value)), w.message.value
     width, height = w.fig.get_size_inches() * w.fig.dpi
     assert width <= OUTPUT_WIDTH_PX
     rows = [child for child in w.box.children if "coursekit-row" in child._dom_classes]
@@ -200,22 +234,6 @@ def test_every_widget_fits_840_px_and_leaves_a_snapshot(make):
 
 
 def test_figure_widget_without_steps():
-    class Explorer(FigureWidget):
-        name = "explorer"
-
-        def __init__(self):
-            super().__init__(figsize=(4.0, 3.0))
-            self.ax = self.fig.subplots()
-            self.bar = self.ax.bar([0, 1], [1, 1])
-            self.slider = W.FloatSlider(value=1.0, min=0.0, max=2.0, layout=W.Layout(width="300px"))
-            self.rows = [control_row("weight", self.slider)]
-            self.slider.observe(self.update, names="value")
-            self.set_dynamic(list(self.bar))
-
-        def update(self, change=None):
-            self.bar[1].set_height(self.slider.value)
-            self.redraw()
-
     e = Explorer()
     e.fig.canvas.draw()
     e.slider.value = 1.5
@@ -235,3 +253,128 @@ def test_on_plot_status_kinds():
         status.set("x", kind="great")
     with pytest.raises(ValueError, match="loc must be one of"):
         OnPlotStatus(fig.axes[0], loc="middle")
+
+
+# ---- what a saved notebook keeps: the last frame ------------------------------------------
+class SavingPage:
+    """What ipympl 0.10's page does with a canvas's messages, as far as saving goes.
+
+    It keeps ``_data_url`` in its model of the canvas, and JupyterLab writes that
+    into a saved notebook ("save widget state"). A frame (a binary message) sets it
+    from the page's offscreen canvas *before* the frame itself has been drawn there
+    (the <img> loads asynchronously): to the picture shown until then. A state
+    update that carries ``_data_url`` sets it to the update's value. The page
+    handles a canvas's messages in the order the kernel sent them, and answers a
+    request to draw (``draw_idle``) once the kernel is idle: :meth:`idle`."""
+
+    def __init__(self, canvas, monkeypatch):
+        self.canvas = canvas
+        self.saved = canvas.get_state()["_data_url"]  # the state the model was opened with
+        self.shown = None                            # the last frame drawn in the page
+        self.frames: list[bytes] = []
+        self.draw_requested = False
+        monkeypatch.setattr(canvas.comm, "send", self.receive)
+        canvas._handle_message(canvas, {"type": "initialized"}, [])  # the page is there
+        self.idle()
+
+    def receive(self, data=None, metadata=None, buffers=None):
+        if data["method"] == "custom":
+            kind = json.loads(data["content"]["data"])["type"]
+            if kind == "binary":
+                self.saved = self.shown    # handle_binary: offscreen_canvas.toDataURL(), still the old picture
+                self.shown = bytes(buffers[0])
+                self.frames.append(self.shown)
+            elif kind == "draw":
+                self.draw_requested = True
+        elif data["method"] == "update" and "_data_url" in data["state"]:
+            self.saved = data["state"]["_data_url"]
+
+    def idle(self):
+        """The kernel has handled a message: the page asks for the draw it was told of."""
+        if self.draw_requested:
+            self.draw_requested = False
+            self.canvas._handle_message(self.canvas, {"type": "draw"}, [])
+
+
+def pixels(png: bytes | str) -> np.ndarray:
+    """RGBA pixels of PNG bytes or a ``data:image/png;base64,...`` URL."""
+    if isinstance(png, str):
+        prefix = "data:image/png;base64,"
+        assert png.startswith(prefix), f"not a PNG data URL the page can load: {png[:40]!r}"
+        png = base64.b64decode(png[len(prefix):])
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGBA"))
+
+
+def fresh_render(fig) -> np.ndarray:
+    """The figure drawn from scratch by Agg (savefig draws the moving artists too)."""
+    with io.BytesIO() as png:
+        fig.savefig(png, format="png", dpi=fig.dpi)
+        return pixels(png.getvalue())
+
+
+def differing(a: np.ndarray, b: np.ndarray) -> float:
+    """The fraction of pixels where two pictures of the same size differ."""
+    assert a.shape == b.shape
+    return float((a != b).any(axis=-1).mean())
+
+
+def use_step_widget(w, page):
+    w.parameter.value = 2      # a control: a new run from step 0
+    page.idle()
+    w.step_button.click()
+    page.idle()
+    w.step_button.click()      # quick clicks: the page may not have drawn the first yet
+    w.step_button.click()
+
+
+def live_widget():
+    w = RandomWalk()
+    w.ax.set(xlim=(0, 5), ylim=(-4, 4))  # the walk's first steps stay in view
+    return w
+
+
+def use_live_widget(w, page):
+    for _ in range(3):
+        w.step_button.click()
+        page.idle()
+
+
+def use_explorer(w, page):
+    for value in (1.4, 1.9, 0.3):
+        w.slider.value = value
+        page.idle()
+
+
+def use_lstm(w, page):
+    """The case seen in unit 09: another task, a typed sequence, to its end."""
+    w.preset_dropdown.value = "reset"
+    page.idle()
+    w.sequence_text.value = "a a b | a"
+    page.idle()
+    w.end_button.click()
+
+
+@pytest.mark.parametrize("make, use", [
+    (lambda: Walk([3, 1, 4, 1, 5]), use_step_widget),
+    (live_widget, use_live_widget),
+    (Explorer, use_explorer),
+    (lambda: __import__("coursekit.widgets.lstm", fromlist=["x"]).LSTMGateStepper("first"), use_lstm),
+], ids=["step widget", "live widget", "figure widget", "LSTM gate stepper"])
+def test_a_saved_notebook_keeps_the_last_frame(make, use, monkeypatch):
+    w = make()
+    canvas = w.fig.canvas
+    bundle = w._repr_mimebundle_()   # shown in a notebook: saved before any frame, it keeps the snapshot
+    assert np.array_equal(pixels(canvas.get_state()["_data_url"]), pixels(base64.b64decode(bundle["image/png"])))
+    page = SavingPage(canvas, monkeypatch)
+    canvas.draw()                    # the page's first request: a full draw
+    use(w, page)
+    assert len(page.frames) >= 3, "every change should send a frame"
+    last, before = pixels(page.frames[-1]), pixels(page.frames[-2])
+    assert differing(last, before) > 1e-3, "the last change should change the picture"
+    np.testing.assert_array_equal(pixels(page.saved), last,
+                                  err_msg="the saved notebook would keep an earlier picture than the last one")
+    assert canvas.get_state()["_data_url"] == page.saved  # the kernel's copy (embedding, nbclient) too
+    # and that last frame is the widget's current state, as a fresh draw shows it (blitting puts
+    # the moving artists over the axes' spines, so a few pixels may differ), unlike the one before
+    fresh = fresh_render(w.fig)
+    assert differing(last, fresh) < 0.005 and differing(before, fresh) > 3 * differing(last, fresh)

@@ -55,7 +55,11 @@ kernel down, reload):
 * ``make lab`` turns on JupyterLab's "save widget state" setting
   (``jupyterlab-settings/overrides.json``): a saved notebook keeps every
   widget's state, the ipympl canvas's last image included, so a reopened
-  notebook shows each widget as it was left, never "Error displaying widget";
+  notebook shows each widget as it was left, never "Error displaying widget".
+  That image is the canvas's ``_data_url``, and every frame a widget sends is
+  followed by ``_data_url`` = that frame (:func:`_send_frame`): left to itself,
+  ipympl 0.10's page saves the picture *before* the last frame (or an older one
+  after quick clicks), under controls that show the last step;
 * inside that picture, a line that only shows while no kernel is behind the
   widget says "run the cell to use this widget" (and ipywidgets' broken-chain
   icons, which would push labels onto second lines, are hidden);
@@ -199,9 +203,37 @@ def _whole_frame(canvas) -> bytes | None:
     pixels = np.asarray(canvas.get_renderer().buffer_rgba())
     canvas.set_image_mode("full")
     canvas._png_is_old = False
-    # ipympl reads the last frame from here when it keeps a static copy (no browser attached)
-    canvas._last_buff = pixels.view(np.uint32).squeeze(2).copy()
     return _png(pixels)
+
+
+def _send_frame(canvas, png: bytes) -> None:
+    """Send a frame to the page, then make it the picture a saved notebook keeps.
+
+    A saved notebook shows each canvas from its ``_data_url`` (the widget state
+    JupyterLab writes into the file). ipympl 0.10's page sets that when a frame
+    arrives, from its offscreen canvas, *before* the frame's <img> has loaded
+    (``handle_binary`` assigns ``image.src``, which loads asynchronously, and reads
+    ``offscreen_canvas.toDataURL()`` at once; only ``image.onload`` draws the frame
+    there). So the saved picture is the one before the last frame, or older where
+    frames came faster than the page decoded them (a new ``src`` cancels a pending
+    load): a reopened notebook showed the stepper's controls at its last step over
+    the picture of an earlier one. And the kernel stops sending ``_data_url`` once
+    the page says it is there. Here every frame is followed by the state
+    ``_data_url`` = this very frame: the page applies the frame (which sets its
+    stale copy) before the state update that comes after it, so the last word is
+    always the last frame. The bytes are those of the frame, already encoded; the
+    kernel's part of a step grows by a base64 copy (well under 1 ms)."""
+    canvas.send({"data": '{"type": "binary"}'}, buffers=[png])
+    _keep_picture(canvas, png)
+
+
+def _keep_picture(canvas, png: bytes) -> None:
+    """Make ``png`` the canvas's ``_data_url``, in the kernel and in the page."""
+    canvas._data_url = "data:image/png;base64," + b64encode(png).decode("ascii")
+    if not canvas.syncing_data_url:
+        # ipympl's send_state leaves _data_url out once a page is attached (the setter
+        # above sent nothing): send it past that filter
+        W.DOMWidget.send_state(canvas, "_data_url")
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -260,6 +292,7 @@ def make_figure(width: float = 8.0, height: float = 3.8) -> Figure:
     canvas.resizable = False
     canvas.capture_scroll = False
     canvas.get_diff_image = types.MethodType(_whole_frame, canvas)
+    canvas.send_binary = types.MethodType(_send_frame, canvas)
     return fig
 
 
@@ -648,9 +681,8 @@ class FigureWidget:
         """The figure as it is now, as PNG bytes.
 
         A full Agg draw (which also refreshes the background that steps blit onto),
-        but not ipympl's: that one would push a frame, and before a browser is
-        attached a ``_data_url`` without its ``data:`` prefix, which the page
-        cannot load."""
+        but not ipympl's, which would push a frame to a page that shows no view of
+        the canvas yet (the page asks for its first frame once it does)."""
         canvas = self.fig.canvas
         FigureCanvasAgg.draw(canvas)
         canvas._png_is_old = True  # the browser still needs this picture, as a frame of its own
@@ -661,7 +693,11 @@ class FigureWidget:
         # What JupyterLab shows where the live widget cannot be rendered (an untrusted
         # notebook, nbconvert, a viewer without widgets): the figure and one clear line.
         bundle["text/plain"] = f"{self.name}: run the cell to use this widget"
-        bundle["image/png"] = b64encode(self.snapshot_png()).decode("ascii")
+        png = self.snapshot_png()
+        bundle["image/png"] = b64encode(png).decode("ascii")
+        # and the canvas's saved picture until its first frame: what a notebook run
+        # without a browser (nbclient, nbval) keeps in its widget state
+        _keep_picture(self.fig.canvas, png)
         return bundle
 
 
