@@ -25,7 +25,8 @@ def notebook_rows() -> list[Row]:
     from nbclient import NotebookClient
 
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     start = time.perf_counter()
     with client.setup_kernel():
         process = psutil.Process(client.km.provisioner.process.pid)

@@ -34,7 +34,8 @@ def check_discriminator_loss(fn: Callable, *, points: int = 2, seed: int = 0, ve
         Case((np.full(4, 0.5), np.full(4, 0.5)), label="D = 1/2 everywhere (the equilibrium): log 4"),
         Case((np.array([0.9, 0.8]), np.array([0.1, 0.3])), label="a good discriminator"),
         Case((np.array([0.2]), np.array([0.9])), label="a fooled discriminator"),
-        Case((np.array([0.9, 0.6, 0.7]), np.array([0.4])), label="3 real samples, 1 generated: each part has its own mean"),
+        Case((np.array([0.9, 0.6, 0.7]), np.array([0.4])),
+             label="3 real samples, 1 generated: each part has its own mean"),
     ]
 
     def make(rng, size):
