@@ -203,6 +203,9 @@ class PlaygroundConfig:
         _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
         real_number("lr", self.lr, 0.0, 100.0, low_open=True, meaning="the learning rate")
         whole_number("batch_size", self.batch_size, 1, noun="integer")
+        if self.batch_norm and self.batch_size < 2:
+            raise ValueError("batch norm needs batches of at least 2 examples (it normalizes each unit by the "
+                             f"batch's mean and variance); got batch_size {self.batch_size}")
         _choice("regularization", self.regularization, REGULARIZATIONS)
         real_number("reg_rate", self.reg_rate, 0.0, 100.0)
 
@@ -327,6 +330,12 @@ class Playground:
         return self.history[-1]
 
     @property
+    def can_train(self) -> bool:
+        """Whether an epoch has a batch to train on: a training point, two with batch norm (a batch
+        of one has no variance to normalize by)."""
+        return len(self.train_y) >= (2 if self.config.batch_norm else 1)
+
+    @property
     def diverged(self) -> bool:
         return self.history[-1].diverged
 
@@ -353,7 +362,7 @@ class Playground:
 
     def step(self) -> EpochState:
         """Train one epoch and evaluate; returns the new state (the last one again once diverged)."""
-        if self.diverged or len(self.train_y) == 0:
+        if self.diverged or not self.can_train:
             return self.state
         # one CPU thread for the tiny network (coursekit.train.cpu_threads: on 2 cores an epoch of 25 Adam
         # steps on a 2×8 network took about 160 ms of CPU time with two threads, about 11 ms with one)

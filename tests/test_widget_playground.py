@@ -205,3 +205,29 @@ def test_nan_in_the_network_is_shown_not_raised(widget):
     widget.step_button.click()
     assert widget.run.diverged and widget.status.kind == "bad"
     widget.fig.canvas.draw()                       # drawing a diverged state works too
+
+
+def test_batch_norm_lifts_a_batch_of_one_to_two(widget):
+    widget.batch_size.value = 1
+    widget.step_button.click()
+    widget.batch_norm.value = True                 # a batch of one has no variance: the slider's minimum is 2
+    assert widget.batch_size.min == widget.batch_size.value == widget.run.config.batch_size == 2
+    assert widget.run.config.batch_norm and widget.state.epoch == 0
+    widget.step_button.click()
+    assert widget.state.epoch == 1
+    widget.batch_norm.value = False
+    assert widget.batch_size.min == 1 and widget.batch_size.value == 2
+    widget.batch_size.value = 1
+    assert widget.run.config.batch_size == 1
+
+
+def test_a_training_set_too_small_to_train_says_so(widget):
+    widget.batch_norm.value = True
+    widget.clear_points.click()
+    widget._on_click(SimpleNamespace(inaxes=widget.ax, xdata=-3.0, ydata=-3.0, button=1))
+    widget.step_button.click()                     # one point with batch norm: nothing happens, and it says why
+    assert widget.state.epoch == 0 and "Nothing to train on yet" in widget.message.value
+    assert "two training points" in widget.message.value
+    widget._on_click(SimpleNamespace(inaxes=widget.ax, xdata=3.0, ydata=3.0, button=1))
+    widget.step_button.click()
+    assert widget.state.epoch == 1 and "Nothing to train on" not in widget.message.value
