@@ -49,9 +49,13 @@ def test_step_trains_one_epoch_and_shows_it(widget):
 
 
 def test_play_ticks_train_one_epoch_each(widget):
+    widget.play_button.value = True                # Play (the page's timer then ticks)
     for k in range(1, 4):
         widget.play.value = k      # what a tick of Play in the browser does
     assert widget.state.epoch == 3
+    widget.play_button.value = False               # Pause; a tick the page held back arrives after it
+    widget.play.value = 4
+    assert widget.state.epoch == 3 and widget.counter.value.endswith("epoch 3</b>")
 
 
 def test_the_spiral_run_reaches_95_percent_through_the_controls():

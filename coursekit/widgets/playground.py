@@ -318,6 +318,12 @@ class NetworkPlayground(LiveWidget):
             self._set_epoch_axis(2 * self._x_max)
         return state
 
+    def _on_tick(self, change) -> None:
+        # Pause stops at once: while the kernel trains an epoch, the page holds Play's next tick back and
+        # sends it when the kernel is free, after the Pause; such a late tick trains nothing
+        if self.player.playing:
+            super()._on_tick(change)
+
     def tick(self) -> None:
         if self.run.diverged:   # a diverged run stays as it is: Play stops
             self.player.pause()
