@@ -11,6 +11,7 @@ import csv
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -1380,6 +1381,16 @@ def test_validate_scores_as_the_grader_would(tmp_path, capsys):
     assert {e.grade_id: e.points for e in r.exercises} == {"check_pla_update": 0, "check_double": 1}
     assert "check_pla_update" in out and "0/2" in out and "wrong" in out
     assert "total 1/3" in out and "sandbox: " in out
+    # the whole message of the wrong answer, not its first line only: the smallest failing input,
+    # expected vs got and the hint, as the check itself words them when run here
+    from coursekit.checks import perceptron as CP
+
+    here = CP.check_pla_update(lambda w, x, y: w - y * x, verbose=False).message.splitlines()
+    hint = next(line.strip() for line in here if line.strip().startswith("Hint:"))
+    message = {e.grade_id: e.message for e in r.exercises}["check_pla_update"]
+    assert len(message.splitlines()) > 3 and all(line.strip() in out for line in message.splitlines())
+    assert "Smallest failing input" in out and hint in out
+    assert re.search(r"^\s+expected: ", out, re.M) and re.search(r"^\s+got: ", out, re.M)
     if bwrap.probe()[0]:
         assert "sandbox: bubblewrap" in out and "WARNING" not in out
 
