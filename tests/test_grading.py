@@ -513,6 +513,11 @@ REFERENCE_ROUTES = {
               "    found = next(o for o in gc.get_objects() if callable(o) and getattr(o, '__name__', '') == 'pla_update'\n"
               "                 and getattr(o, '__module__', '') == 'coursekit.perceptron')\n"
               "    return found(w, x, y)\n",
+    # handed to a coursekit function that calls what it is given (a layer's activation): the call
+    # comes from coursekit code, but not from code of its own that names the reference
+    "ref_handed_in": "import functools\nfrom coursekit import nn as _nn, perceptron as _P\n"
+                     "def pla_update(w, x, y):\n"
+                     "    return _nn.Activation(functools.partial(_P.pla_update, w, x), None).forward(float(y))[0]\n",
     "ref_code_copy": "import types, coursekit.perceptron as _P\n"
                      "pla_update = types.FunctionType(_P.pla_update.__code__, dict(vars(_P)), 'pla_update')\n",
     "ref_code_edit": "import types, coursekit.perceptron as _P\n"
@@ -831,8 +836,9 @@ def test_escape_attempts_fail_and_touch_nothing(graded):
 
 @pytest.mark.parametrize("student", sorted(REFERENCE_ROUTES))
 def test_an_answer_that_calls_the_reference_scores_nothing(graded, student):
-    """Imported, aliased, wrapped, found with gc, run from a copy of its code: each call of the
-    reference implementation during the re-check is caught and named. An edited copy of the code
+    """Imported, aliased, wrapped, found with gc, handed to a coursekit function that calls it, run
+    from a copy of its code: each call of the reference implementation during the re-check is caught
+    and named. An edited copy of the code
     cannot be made, and a fresh Python cannot be started to run it unmarked."""
     ex = {e.grade_id: e for e in result(graded, student).exercises}
     assert ex["check_pla_update"].points == 0, ex["check_pla_update"]
@@ -1005,6 +1011,28 @@ def test_fallback_refuses_the_dir_fd_trick(tmp_path):
         "climb from an inner folder PermissionError", "remove through a descriptor PermissionError",
         "climbing relative path PermissionError", "own scratch done"]
     assert (project / "notebooks" / "02_perceptron.ipynb").read_text() == "the solutions"
+
+
+def test_the_audit_hook_refuses_a_sub_interpreter(tmp_path):
+    """A sub-interpreter has its own import system and audit hooks: inside one, neither the hook's
+    fences nor the marks of the reference functions would hold (under the audit-hook-only fallback
+    it could read the solutions). The hook refuses to make one."""
+    project, scratch = tmp_path / "project", tmp_path / "scratch"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "notebooks" / "02_perceptron.ipynb").write_text("the solutions")
+    scratch.mkdir()
+    out = run_sandboxed(f"""
+        import _xxsubinterpreters as I
+        attempt("read directly", lambda: open({str(project / "notebooks" / "02_perceptron.ipynb")!r}).read())
+
+        def through_a_sub_interpreter():
+            channel, interpreter = I.channel_create(), I.create()
+            I.run_string(interpreter, "import _xxsubinterpreters as I; "
+                         f"I.channel_send({{channel}}, open({str(project / "notebooks" / "02_perceptron.ipynb")!r}).read())")
+            print(I.channel_recv(channel))
+        attempt("read in a sub-interpreter", through_a_sub_interpreter)
+        """, scratch, landlock=False, deny=[project / "notebooks"])
+    assert out.splitlines() == ["read directly PermissionError", "read in a sub-interpreter RuntimeError"], out
 
 
 def test_landlock_alone_refuses_tcp_connections(tmp_path):
