@@ -480,6 +480,7 @@ def build_class(root: Path, source_path: Path, out: Path, servers: dict) -> dict
     # --- answering with the reference implementation, by every route
     for student, answer in REFERENCE_ROUTES.items():
         save(student, with_answers(answer, CORRECT_DOUBLE))
+    save("building_block", with_answers(BUILDING_BLOCK, CORRECT_DOUBLE))
 
     # --- containment: processes, network, the grader's memory
     save("contained", with_answers(CORRECT_PLA, containment_attack(servers)))
@@ -538,6 +539,13 @@ REFERENCE_ROUTES = {
                       "        subprocess.sys = real\n"
                       "    return json.loads(out.stdout)\n",
 }
+
+
+# a correct answer that uses a public building block (predict) whose private helpers (_check_w,
+# _numbers, _finite) are also the reference's: allowed, and it must not be taken for a reference call
+BUILDING_BLOCK = ("def pla_update(w, x, y):\n"
+                  "    on_the_right_side = P.predict(w, x[None])[0] == y  # a mistake or not: PLA updates either way\n"
+                  "    return w + y * x\n")
 
 
 SEED = 731902468  # distinctive: a test looks for it in what submissions could see
@@ -850,6 +858,12 @@ def test_an_answer_that_calls_the_reference_scores_nothing(graded, student):
         assert "your answer calls the reference implementation (coursekit.perceptron.pla_update)" in \
             ex["check_pla_update"].message
         assert "calls the reference implementation" in html.unescape(feedback(graded, student))
+
+
+def test_an_answer_may_use_the_public_building_blocks(graded):
+    """Legitimate helpers stay allowed: predict runs the reference's private helpers from its own code."""
+    ex = {e.grade_id: e for e in result(graded, "building_block").exercises}
+    assert ex["check_pla_update"].points == 2 and ex["check_pla_update"].status == "passed", ex["check_pla_update"]
 
 
 # ------------------------------------------------------------ containment ----
