@@ -11,8 +11,8 @@ import torch
 
 from coursekit import attention as A
 from coursekit import transformer as TR
-from coursekit.train import cpu_threads, train_one_epoch
-from threadpoolctl import threadpool_limits
+from coursekit.device import cpu_threads
+from coursekit.train import train_one_epoch
 
 from . import Row, widget_step_rows
 
@@ -57,7 +57,7 @@ def multi_head_rows() -> list[Row]:
     # One thread each (BLAS and torch): the implementations compared on equal terms, and a figure
     # that other work on a shared machine does not distort; then both libraries as they come.
     for label, threads in (("one thread each", 1), ("default threads", None)):
-        with threadpool_limits(limits=threads), cpu_threads(threads):
+        with cpu_threads(threads):   # NumPy's BLAS and torch alike
             ours_ms, torch_ms = _interleaved_ms(lambda: ours.forward(x), torch_mha)
         ratio = ours_ms / torch_ms
         rows.append(Row("attention", f"NumPy multi-head / torch MultiheadAttention, {label}", ratio, "x",

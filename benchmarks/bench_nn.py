@@ -25,6 +25,7 @@ from pathlib import Path
 
 from coursekit import datasets, nn, set_seed
 from coursekit import train as T
+from coursekit.device import cpu_threads
 
 from . import Row, latency_ms, widget_step_rows
 from .bench_browser import BUDGET_MEDIAN_MS, BUDGET_WORST_MS, CLICKS, WARMUP, _measure
@@ -37,8 +38,6 @@ BATCH = 256
 def _mlp_rows() -> list[Row]:
     """NumPy (OpenBLAS) vs torch, forward + backward: with each library's default threads, and with one
     thread each (on a shared machine, waiting BLAS / OpenMP threads spin and the default is the noisier)."""
-    from threadpoolctl import threadpool_limits
-
     rng = np.random.default_rng(0)
     X = rng.normal(size=(BATCH, SIZES[0]))
     y = rng.integers(0, SIZES[-1], BATCH)
@@ -52,31 +51,26 @@ def _mlp_rows() -> list[Row]:
     rows = []
     default_threads = torch.get_num_threads()
     for threads in (None, 1):
-        with threadpool_limits(threads):
-            if threads:
-                torch.set_num_threads(threads)
-            try:
-                ours_ms, _ = latency_ms(ours, n=40)
-                for dtype in (torch.float64, torch.float32):
-                    net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
-                                              torch.nn.ReLU(), torch.nn.Linear(256, 10)).to(dtype)
-                    Xt, yt = torch.tensor(X, dtype=dtype), torch.tensor(y)
+        with cpu_threads(threads):   # NumPy's BLAS and torch alike (None: as they are)
+            ours_ms, _ = latency_ms(ours, n=40)
+            for dtype in (torch.float64, torch.float32):
+                net = torch.nn.Sequential(torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                                          torch.nn.ReLU(), torch.nn.Linear(256, 10)).to(dtype)
+                Xt, yt = torch.tensor(X, dtype=dtype), torch.tensor(y)
 
-                    def theirs():
-                        net.zero_grad(set_to_none=True)
-                        torch.nn.functional.cross_entropy(net(Xt), yt).backward()
+                def theirs():
+                    net.zero_grad(set_to_none=True)
+                    torch.nn.functional.cross_entropy(net(Xt), yt).backward()
 
-                    torch_ms, _ = latency_ms(theirs, n=40)
-                    name = str(dtype).replace("torch.", "")
-                    ratio = ours_ms / torch_ms
-                    budget = dtype == torch.float64   # the like-for-like comparison carries the budget
-                    where = "1 thread each" if threads else f"default threads (torch {default_threads})"
-                    rows.append(Row("NumPy MLP (64-256-256-10, batch 256)",
-                                    f"fwd + bwd / torch {name}, {where}", ratio, "x",
-                                    "<= 3x" if budget else "", (ratio <= 3) if budget else None,
-                                    f"{ours_ms:.2f} ms vs {torch_ms:.2f} ms"))
-            finally:
-                torch.set_num_threads(default_threads)
+                torch_ms, _ = latency_ms(theirs, n=40)
+                name = str(dtype).replace("torch.", "")
+                ratio = ours_ms / torch_ms
+                budget = dtype == torch.float64   # the like-for-like comparison carries the budget
+                where = "1 thread each" if threads else f"default threads (torch {default_threads})"
+                rows.append(Row("NumPy MLP (64-256-256-10, batch 256)",
+                                f"fwd + bwd / torch {name}, {where}", ratio, "x",
+                                "<= 3x" if budget else "", (ratio <= 3) if budget else None,
+                                f"{ours_ms:.2f} ms vs {torch_ms:.2f} ms"))
     return rows
 
 

@@ -16,33 +16,16 @@ from __future__ import annotations
 
 import statistics
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from coursekit import corpora, embeddings, rnn
+from coursekit.device import cpu_threads
 
 from . import Row, latency_ms, widget_step_rows
 
 B, T, D, H = 32, 50, 128, 128
-
-
-@contextmanager
-def _threads(n: int | None):
-    """NumPy's BLAS and torch on ``n`` threads inside the block (None: leave both as they are)."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def lstm_rows() -> list[Row]:
@@ -64,7 +47,7 @@ def lstm_rows() -> list[Row]:
 
     rows = []
     for label, threads in (("one thread each", 1), ("default threads", None)):
-        with _threads(threads):
+        with cpu_threads(threads):   # NumPy's BLAS and torch alike (None: as they are)
             ours_ms, _ = latency_ms(ours, n=15)
             torch_ms, _ = latency_ms(theirs, n=15)
         ratio = ours_ms / torch_ms
