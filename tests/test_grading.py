@@ -871,6 +871,17 @@ def test_one_message_too_large_is_refused(graded):
     assert r.grader_mb < 600
 
 
+def test_grader_memory_is_the_workers_own_not_its_parents():
+    """A worker started by a large process (here: this test holding 400 MB) reports its own
+    peak memory. ``ru_maxrss`` would report the parent's: Linux carries it across exec."""
+    ballast = np.ones(400 * 2**20 // 8)  # touched, so resident
+    code = "from coursekit.grading.worker import peak_mb; print(peak_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         start_new_session=True).stdout
+    assert 0 < float(out) < 300, out
+    del ballast
+
+
 @pytest.fixture(scope="module")
 def namespaces_alone(tmp_path_factory):
     """The bubblewrap layer alone (no Landlock, and the audit hook bypassed): programs start, but in
