@@ -6,10 +6,10 @@
 * REINFORCE with the notebook's settings on the CPU (the unit's world with exploring
   starts, batches of 10, Adam lr 0.02, seed 0): CPU and wall seconds until greedy
   rollouts reach the goal in 90 % of the cases (the notebook's stated target), the
-  greedy evaluations included;
-* the gridworld stepper's step: in the kernel (state update, blitted redraw and the PNG
-  frame; wall and CPU, as ``bench_widgets.py`` measures every stepper) and in the
-  browser (``bench_browser.py``'s click-to-canvas measurement, on this widget alone).
+  greedy evaluations included.
+
+The gridworld stepper's step, in the kernel and in the browser, is in ``bench_widgets`` /
+``bench_browser`` with every widget.
 """
 from __future__ import annotations
 
@@ -19,18 +19,11 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from . import Row, widget_step_rows
-from .bench_widgets import cpu_step_rows
+from . import Row
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "13_reinforcement_learning.ipynb"
 TARGET = 0.90
 GROUP = "unit 13 RL"
-# the stepper as the browser benchmark builds it: its own short REINFORCE run, then the widget
-BROWSER_WIDGET = ("gridworld stepper",
-                  "from coursekit import rl\nfrom coursekit.widgets.gridworld import GridworldStepper\n"
-                  "run = rl.reinforce(rl.GridWorld(slip=0.1, random_start=True), 600, eval_rollouts=3, device='cpu')\n"
-                  "GridworldStepper(rl.GridWorld(slip=0.1), run, mode='reinforce', snapshot=0)",
-                  "step 0 / ")
 
 
 def notebook_rows() -> list[Row]:
@@ -64,29 +57,7 @@ def reinforce_rows():
             Row(GROUP, f"REINFORCE to {TARGET:.0%} greedy success, wall", run.wall_seconds[i], "s", note=note)], run
 
 
-def widget_rows(run) -> list[Row]:
-    from coursekit import rl
-    from coursekit.widgets.gridworld import GridworldStepper
-
-    widget = GridworldStepper(rl.GridWorld(slip=0.1), run, mode="reinforce", snapshot=0)  # a 50-move episode
-    return widget_step_rows("gridworld stepper", widget) + cpu_step_rows("gridworld stepper", widget)
-
-
-def browser_rows() -> list[Row]:
-    """bench_browser's measurement, in a scratch notebook holding this widget alone."""
-    from . import bench_browser
-
-    saved = bench_browser.WIDGETS
-    bench_browser.WIDGETS = [BROWSER_WIDGET]
-    try:
-        return bench_browser.run()
-    finally:
-        bench_browser.WIDGETS = saved
-
-
 def run() -> list[Row]:
-    rows, trained = reinforce_rows()
-    rows += widget_rows(trained)
-    rows += browser_rows()
+    rows, _ = reinforce_rows()
     rows += notebook_rows()
     return rows

@@ -1,4 +1,4 @@
-"""Units 09 and 10: the NumPy LSTM against PyTorch's, word-vector training, the gate stepper.
+"""Units 09 and 10: the NumPy LSTM against PyTorch's, word-vector training.
 
 * NumPy LSTM forward + backward through time over a sequence (batch 32, length 50,
   input 128, hidden 128, float32) against ``torch.nn.LSTM`` on the CPU, forward +
@@ -7,14 +7,13 @@
   NumPy within 3× of PyTorch.
 * Word vectors: unit 10's training run (skip-gram with negative sampling in NumPy,
   6,000 sentences, 50 dimensions, 10 epochs), its CPU and wall time, and what it reaches.
-* The LSTM gate stepper's step latency (state + blitted redraw + the PNG frame), on a
-  40-symbol sequence; also the CPU time per step, which a busy machine does not inflate.
 
-Both notebooks' run times are in ``bench_notebooks``' rows.
+The LSTM gate stepper's step latency (on a 40-symbol sequence), in the kernel and in the
+browser, is measured with every widget by ``bench_widgets`` and ``bench_browser``; both
+notebooks' run times are in ``bench_notebooks``' rows.
 """
 from __future__ import annotations
 
-import statistics
 import time
 
 import numpy as np
@@ -23,7 +22,7 @@ import torch
 from coursekit import corpora, embeddings, rnn
 from coursekit.device import cpu_threads
 
-from . import Row, latency_ms, widget_step_rows
+from . import Row, latency_ms
 
 B, T, D, H = 32, 50, 128, 128
 
@@ -73,25 +72,5 @@ def word2vec_rows() -> list[Row]:
     ]
 
 
-def widget_rows() -> list[Row]:
-    from coursekit.widgets.lstm import LSTMGateStepper
-
-    widget = LSTMGateStepper("first")
-    widget.new_sequence(40)
-    rows = widget_step_rows("LSTM gate stepper", widget, n=60)
-    canvas = widget.fig.canvas
-    samples = []
-    for _ in range(40):
-        if widget.index >= widget.last_index:
-            widget.reset()
-        start = time.process_time()
-        widget.step_button.click()
-        canvas.get_diff_image()
-        samples.append(1000 * (time.process_time() - start))
-    rows.append(Row("LSTM gate stepper", "widget step, CPU time median", statistics.median(samples), "ms",
-                    note="what the step costs the kernel, however busy the machine"))
-    return rows
-
-
 def run() -> list[Row]:
-    return lstm_rows() + word2vec_rows() + widget_rows()
+    return lstm_rows() + word2vec_rows()

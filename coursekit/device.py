@@ -95,8 +95,8 @@ def get_device(prefer: str | None = None):
 # runs a browser, or other jobs, they take the core the real work needs. Measured on the
 # course machines (2 shared cores): torch MLPs of 3e3 to 6.5e5 parameters trained 15-30x
 # faster in wall time with one thread under load and 1.1-1.4x faster idle
-# (benchmarks/bench_nn.py); coursekit.nn.fit on the digits 12-15x faster in wall time and
-# 8-12x in CPU time with one BLAS thread (the threads section of benchmarks/bench_training.py).
+# (benchmarks/bench_nn.py); coursekit.nn.fit on the digits (64-128-10) 20-35x faster in wall
+# time and about 20x in CPU time with one BLAS thread under load (bench_nn's "thread policy" rows).
 #
 # So: work on the CPU with a model under SMALL_WORK_PARAMS parameters runs on ONE thread,
 # torch's intra-op threads and NumPy's BLAS threads both (the latter through threadpoolctl);
