@@ -1,12 +1,11 @@
-"""Unit 12 (generative models): the notebook's time, the ring GAN's time to 8 / 8 modes, the GAN lab's
+"""Unit 12 (generative models): the ring GAN's time to 8 / 8 modes, the GAN lab's
 frame of ten steps + redraw in the kernel, and the diffusion model's training time. The lab's single
 training step + redraw, in the kernel and in the browser, is in ``bench_widgets`` / ``bench_browser``
-with every widget."""
+with every widget; the notebook's time in ``bench_notebooks``."""
 from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
@@ -15,30 +14,7 @@ from coursekit import generative as gen
 
 from . import Row, gpu_devices, no_gpu_row
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "12_generative_models.ipynb"
 GROUP = "unit 12"
-
-
-def notebook_rows() -> list[Row]:
-    """Wall time and the kernel's CPU time (user + sys, all threads) of the notebook, top to bottom."""
-    import nbformat
-    import psutil
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    start = time.perf_counter()
-    with client.setup_kernel():
-        process = psutil.Process(client.km.provisioner.process.pid)
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-        cpu = process.cpu_times()
-    wall = time.perf_counter() - start
-    cpu_seconds = cpu.user + cpu.system
-    return [Row(GROUP, "notebook, wall (kernel start included)", wall, "s", "<= 55 s idle", wall <= 55,
-                "inflated when other work shares the cores"),
-            Row(GROUP, "notebook, kernel CPU time", cpu_seconds, "s", "<= 55 s", cpu_seconds <= 55)]
 
 
 def seconds_to_all_modes(device: str, steps: int = 1500, every: int = 50) -> tuple[float, int, float, float]:
@@ -124,4 +100,4 @@ def diffusion_rows() -> list[Row]:
 
 
 def run() -> list[Row]:
-    return ring_rows() + lab_rows() + diffusion_rows() + notebook_rows()
+    return ring_rows() + lab_rows() + diffusion_rows()

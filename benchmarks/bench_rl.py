@@ -1,45 +1,18 @@
-"""Unit 13 (reinforcement learning): the notebook, REINFORCE's time to its stated result, the gridworld stepper.
+"""Unit 13 (reinforcement learning): REINFORCE's time to its stated result.
 
-* the notebook, top to bottom in a fresh kernel as shipped: wall time (kernel start
-  included) and the kernel's CPU time (user + system, what the notebook costs where
-  other work shares the cores);
-* REINFORCE with the notebook's settings on the CPU (the unit's world with exploring
-  starts, batches of 10, Adam lr 0.02, seed 0): CPU and wall seconds until greedy
-  rollouts reach the goal in 90 % of the cases (the notebook's stated target), the
-  greedy evaluations included.
+REINFORCE with the notebook's settings on the CPU (the unit's world with exploring starts,
+batches of 10, Adam lr 0.02, seed 0): CPU and wall seconds until greedy rollouts reach the
+goal in 90 % of the cases (the notebook's stated target), the greedy evaluations included.
 
-The gridworld stepper's step, in the kernel and in the browser, is in ``bench_widgets`` /
-``bench_browser`` with every widget.
+The notebook's time is in ``bench_notebooks``; the gridworld stepper's step, in the kernel
+and in the browser, in ``bench_widgets`` / ``bench_browser`` with every widget.
 """
 from __future__ import annotations
 
-import time
-from pathlib import Path
-
-import nbformat
-from nbclient import NotebookClient
-
 from . import Row
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "13_reinforcement_learning.ipynb"
 TARGET = 0.90
 GROUP = "unit 13 RL"
-
-
-def notebook_rows() -> list[Row]:
-    """Run the notebook; a last cell added here reports the kernel's CPU time."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import os; print('KERNEL_CPU', sum(os.times()[:2]))"))
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    wall = time.perf_counter() - start
-    text = "".join(out.get("text", "") for out in nb.cells[-1].outputs)
-    cpu = float(text.split("KERNEL_CPU")[1])
-    return [Row(GROUP, f"{NOTEBOOK.name}, wall (kernel start included)", wall, "s", "<= 60 s", wall <= 60),
-            Row(GROUP, f"{NOTEBOOK.name}, kernel CPU", cpu, "s", "<= 30 s", cpu <= 30,
-                "user + system time of the kernel process")]
 
 
 def reinforce_rows():
@@ -58,6 +31,4 @@ def reinforce_rows():
 
 
 def run() -> list[Row]:
-    rows, _ = reinforce_rows()
-    rows += notebook_rows()
-    return rows
+    return reinforce_rows()[0]

@@ -1,5 +1,5 @@
-"""Unit 06: seconds per epoch of the notebook's digits experiments (CPU, and GPU where lent) and the
-unit-06 notebook's kernel CPU time.
+"""Unit 06: seconds per epoch of the notebook's digits experiments (CPU, and GPU where lent); the
+notebook's time is in ``bench_notebooks``.
 
 The network playground's epoch + redraw at 500 points and 2 × 8 units (one epoch of training, 25
 mini-batches of 10, its evaluation, the blitted redraw and the PNG frame ipympl sends) is measured with
@@ -8,20 +8,14 @@ every widget: in the kernel by ``bench_widgets``, click-to-canvas in JupyterLab 
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
-import nbformat
 import numpy as np
 import torch
-from nbclient import NotebookClient
 from torch import nn
 
 from coursekit import datasets, deepnets, train as T
 
 from . import Row, gpu_devices, no_gpu_row
-
-ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOK = ROOT / "notebooks" / "06_training_deep_networks.ipynb"
 
 
 def digits_rows(device) -> list[Row]:
@@ -47,29 +41,10 @@ def digits_rows(device) -> list[Row]:
     return rows
 
 
-def notebook_rows() -> list[Row]:
-    """The unit-06 notebook top to bottom in a fresh kernel: wall time and the kernel's CPU time."""
-    import psutil
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    start = time.perf_counter()
-    with client.setup_kernel():
-        process = psutil.Process(client.km.provisioner.process.pid)
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-        times = process.cpu_times()
-    wall = time.perf_counter() - start
-    cpu = times.user + times.system
-    return [Row("notebook 06", "kernel CPU time, top to bottom", cpu, "s", "<= 50 s (2 idle cores)", cpu <= 50,
-                f"wall {wall:.1f} s on this machine, kernel start included")]
-
-
 def run() -> list[Row]:
     rows = digits_rows(torch.device("cpu"))
     for device in gpu_devices():
         rows += digits_rows(torch.device(device))
     if not gpu_devices():
         rows.append(no_gpu_row("digits (cuda)", "seconds per epoch, the set-ups above", "s/epoch"))
-    rows += notebook_rows()
     return rows
