@@ -23,7 +23,7 @@ from .bench_widgets import WIDGETS, WidgetSpec
 CLICKS = 25
 WARMUP = 3
 BUDGET_MEDIAN_MS, BUDGET_WORST_MS = 50.0, 150.0   # the default budget (a spec may carry its own)
-NAME = "browser {what} click -> canvas"
+NAME = "browser {what}: click -> canvas"
 
 
 def _skipped(widgets: list[WidgetSpec], reason: str) -> list[Row]:
@@ -42,14 +42,20 @@ def _scratch_notebook(folder: Path, widgets: list[WidgetSpec]) -> str:
     return "bench_widgets.ipynb"
 
 
+def _counter_area(widget):
+    """The widget's step counter (the base classes' ``.coursekit-counter``), else all its text."""
+    counter = widget.locator(".coursekit-counter")
+    return counter.first if counter.count() else widget
+
+
 def _counter(widget, noun: str) -> tuple[int, int | None]:
-    """(step, last step or None) from the widget's counter, "step 3 / 40" or "epoch 3"."""
-    match = re.search(rf"\b{re.escape(noun)} (\d+)(?: / (\d+))?", widget.inner_text())
+    """(step, last step or None) from the widget's counter: "step 3 / 40", "epoch 3", "step 3 (D steps 3)"."""
+    match = re.search(rf"\b{re.escape(noun)} (\d+)(?: / (\d+))?", _counter_area(widget).inner_text())
     return int(match.group(1)), None if match.group(2) is None else int(match.group(2))
 
 
 def _wait_for_step(B, page, widget, noun: str, index: int) -> None:
-    B.wait_for_text(page, widget, re.compile(rf"\b{re.escape(noun)} {index}(?!\d)"))
+    B.wait_for_text(page, _counter_area(widget), re.compile(rf"\b{re.escape(noun)} {index}(?!\d)"))
 
 
 def _outputs(B, page, widgets: list[WidgetSpec]) -> list:
@@ -66,13 +72,14 @@ def _measure(B, page, widget, spec: WidgetSpec) -> tuple[list[float], list[float
     """Click CLICKS times (Reset when at the end of a trace); for each click the time to the new
     frame on the canvas, and the part of it spent in the page after the frame arrived."""
     B.wait_for_canvas_image(page, B.canvas(widget))
+    first = _counter(widget, spec.noun)[0] if spec.noun is not None else None   # what step 0 shows (1 for stages)
     total, in_page = [], []
     while len(total) < CLICKS + WARMUP:
         if spec.noun is not None:
             index, last = _counter(widget, spec.noun)
             if last is not None and index >= last:
                 B.click_button(widget, "Reset")
-                _wait_for_step(B, page, widget, spec.noun, 0)
+                _wait_for_step(B, page, widget, spec.noun, first)
                 continue
         elapsed, arrived = B.click_to_canvas(widget, spec.clicks[len(total) % len(spec.clicks)])
         if spec.noun is not None:

@@ -39,7 +39,7 @@ WIDGETS = [
                                    "PLAStepper(dataset='noisy', algorithm='pocket')", "update"),
     WidgetSpec("GD explorer (03)", "from coursekit.widgets.gd import GDExplorer\nGDExplorer()", "step"),
     WidgetSpec("softmax explorer (04)", "from coursekit.widgets.softmax import SoftmaxExplorer\nSoftmaxExplorer()",
-               None, clicks=("equal", "deck 000"), what="preset click"),
+               None, clicks=("equal", "deck 000"), what="preset"),
     WidgetSpec("backprop graph stepper (05)", "from coursekit.widgets.backprop import BackpropStepper\n"
                                               "BackpropStepper('2-2-1 network, squared error')", "step"),
     WidgetSpec("network playground (06)", "from coursekit import playground as P\n"
