@@ -81,6 +81,7 @@ def _epoch_seconds(device: str, threads) -> float:
 
 def _train_rows() -> list[Row]:
     group = "coursekit.train on the digits (64-64-10, batch 32, Adam)"
+    _epoch_seconds("cpu", "auto")   # warm-up: the data set's first load and torch's first steps are not a setting's cost
     rows = [Row(group, "seconds per epoch, CPU, threads='auto' (1 thread)", _epoch_seconds("cpu", "auto"), "s"),
             Row(group, f"seconds per epoch, CPU, torch's {torch.get_num_threads()} threads",
                 _epoch_seconds("cpu", None), "s", note="the setting 'auto' replaces for small models")]
