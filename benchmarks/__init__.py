@@ -24,6 +24,21 @@ class Row:
         return asdict(self)
 
 
+NO_GPU = "no GPU here"
+
+
+def gpu_devices() -> list[str]:
+    """The GPU devices to measure on: ["cuda"] where torch sees one, else none."""
+    import torch
+
+    return ["cuda"] if torch.cuda.is_available() else []
+
+
+def no_gpu_row(group: str, name: str, unit: str = "s", budget: str = "") -> Row:
+    """The row of a GPU figure on a machine without a GPU: printed, so the table shows it is missing."""
+    return Row(group, name, float("nan"), unit, budget, None, NO_GPU)
+
+
 def latency_ms(action, n: int = 60, warmup: int = 3) -> tuple[float, float]:
     """Median and worst wall time of ``action()`` over ``n`` calls, in ms."""
     for _ in range(warmup):
@@ -34,30 +49,3 @@ def latency_ms(action, n: int = 60, warmup: int = 3) -> tuple[float, float]:
         action()
         samples.append((time.perf_counter() - start) * 1000)
     return statistics.median(samples), max(samples)
-
-
-def widget_step_rows(group: str, widget, n: int = 60) -> list[Row]:
-    """Step latency of a step-through widget: state update + redraw + the PNG frame.
-
-    One full draw first, as when the browser first shows the widget; then each
-    step is what a click on Step costs in the kernel: the new state, the
-    blitted redraw, and the PNG image ipympl sends to the browser (at a device
-    pixel ratio of 1; a HiDPI screen asks for 4 times the pixels).
-    """
-    canvas = widget.fig.canvas
-    # What a connected browser says first: from then on ipympl sends only the
-    # frames (without a front-end it also keeps a second PNG, for static export).
-    canvas._handle_message(canvas, {"type": "initialized"}, [])
-    canvas.draw()
-
-    def one_step():
-        if widget.index >= widget.last_index:
-            widget.reset()
-        widget.step_button.click()
-        canvas.get_diff_image()  # encodes the frame unless the blit already did
-
-    median, worst = latency_ms(one_step, n=n)
-    return [
-        Row(group, "widget step, median", median, "ms", "<= 50 ms", median <= 50),
-        Row(group, "widget step, worst", worst, "ms", "<= 150 ms", worst <= 150, f"over {n} steps"),
-    ]

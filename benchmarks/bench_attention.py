@@ -1,6 +1,7 @@
 """Unit 11: NumPy multi-head attention against PyTorch's, the tiny Transformer's time to sort
-10 digits at 99 %, and the attention explorer's step latency. (The unit's notebook time is
-a row of bench_notebooks.)"""
+10 digits at 99 % (CPU, and GPU where lent), and the attention explorer's new query and new head in
+the kernel (its Step, in the kernel and in the browser, is measured with every widget by bench_widgets
+and bench_browser; the unit's notebook time is a row of bench_notebooks)."""
 from __future__ import annotations
 
 import statistics
@@ -11,10 +12,11 @@ import torch
 
 from coursekit import attention as A
 from coursekit import transformer as TR
-from coursekit.train import cpu_threads, train_one_epoch
-from threadpoolctl import threadpool_limits
+from coursekit.device import cpu_threads
+from coursekit.train import train_one_epoch
 
-from . import Row, widget_step_rows
+from . import Row, gpu_devices, no_gpu_row
+from .bench_widgets import attach
 
 # the issue's size: a batch of 32 sequences of 64 tokens, d_model = 128, 4 heads, float32 in both
 B, T, D_MODEL, HEADS = 32, 64, 128, 4
@@ -57,7 +59,7 @@ def multi_head_rows() -> list[Row]:
     # One thread each (BLAS and torch): the implementations compared on equal terms, and a figure
     # that other work on a shared machine does not distort; then both libraries as they come.
     for label, threads in (("one thread each", 1), ("default threads", None)):
-        with threadpool_limits(limits=threads), cpu_threads(threads):
+        with cpu_threads(threads):   # NumPy's BLAS and torch alike
             ours_ms, torch_ms = _interleaved_ms(lambda: ours.forward(x), torch_mha)
         ratio = ours_ms / torch_ms
         rows.append(Row("attention", f"NumPy multi-head / torch MultiheadAttention, {label}", ratio, "x",
@@ -91,8 +93,7 @@ def seconds_to_99(device: str = "cpu", chunk: int = 25, max_steps: int = 1000) -
 
 def sorter_rows() -> list[Row]:
     rows = []
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
+    for device in ["cpu"] + gpu_devices():
         wall, cpu, steps, accuracy = seconds_to_99(device)
         note = f"{steps} steps of 128, {accuracy:.2%} of 2000 fresh sequences"
         rows.append(Row("attention", f"tiny Transformer to 99 % sorted, {device}, wall", wall, "s",
@@ -100,6 +101,8 @@ def sorter_rows() -> list[Row]:
         if device == "cpu":
             rows.append(Row("attention", "tiny Transformer to 99 % sorted, cpu, CPU time", cpu, "s", "<= 30 s",
                             cpu <= 30, "all threads' CPU seconds: the budget's measure on a shared machine"))
+    if not gpu_devices():
+        rows.append(no_gpu_row("attention", "tiny Transformer to 99 % sorted, cuda, wall"))
     return rows
 
 
@@ -124,16 +127,10 @@ def explorer_rows() -> list[Row]:
     models = {"trained": TR.TinyTransformer(**TR.SORTER_CONFIG).eval(),
               "untrained": TR.TinyTransformer(**TR.SORTER_CONFIG).eval()}
     widget = AttentionExplorer.for_sorting(models)
-    rows = widget_step_rows("attention explorer", widget, n=60)
-
-    def step(_):
-        if widget.index >= widget.last_index:
-            widget.reset()
-        widget.step_button.click()
-
-    group = "attention explorer"
-    for what, action, budget in (("step, CPU time", step, 50),
-                                 ("new query (click), CPU time", lambda i: widget.select_query(i % widget.T), 50),
+    attach(widget)
+    rows = []
+    group = "attention explorer (11)"
+    for what, action, budget in (("new query (click), CPU time", lambda i: widget.select_query(i % widget.T), 50),
                                  ("new head (full redraw), CPU time",
                                   lambda i: setattr(widget.head_toggle, "value", (widget.head + 1) % 4), 150)):
         median, worst = _kernel_ms(widget, action, 40)

@@ -1,43 +1,20 @@
-"""Unit 12 (generative models): the notebook's time, the ring GAN's time to 8 / 8 modes, the GAN lab's
-step + redraw in the kernel, and the diffusion model's training time."""
+"""Unit 12 (generative models): the ring GAN's time to 8 / 8 modes, the GAN lab's
+frame of ten steps + redraw in the kernel, and the diffusion model's training time. The lab's single
+training step + redraw, in the kernel and in the browser, is in ``bench_widgets`` / ``bench_browser``
+with every widget; the notebook's time in ``bench_notebooks``."""
 from __future__ import annotations
 
 import statistics
 import time
-from pathlib import Path
 
-import numpy as np
 import torch
 
 from coursekit import datasets
 from coursekit import generative as gen
 
-from . import Row
+from . import Row, gpu_devices, no_gpu_row
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "12_generative_models.ipynb"
 GROUP = "unit 12"
-
-
-def notebook_rows() -> list[Row]:
-    """Wall time and the kernel's CPU time (user + sys, all threads) of the notebook, top to bottom."""
-    import nbformat
-    import psutil
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    start = time.perf_counter()
-    with client.setup_kernel():
-        process = psutil.Process(client.km.provisioner.process.pid)
-        for index, cell in enumerate(nb.cells):
-            client.execute_cell(cell, index)
-        cpu = process.cpu_times()
-    wall = time.perf_counter() - start
-    cpu_seconds = cpu.user + cpu.system
-    return [Row(GROUP, "notebook, wall (kernel start included)", wall, "s", "<= 55 s idle", wall <= 55,
-                "inflated when other work shares the cores"),
-            Row(GROUP, "notebook, kernel CPU time", cpu_seconds, "s", "<= 55 s", cpu_seconds <= 55)]
 
 
 def seconds_to_all_modes(device: str, steps: int = 1500, every: int = 50) -> tuple[float, int, float, float]:
@@ -61,24 +38,25 @@ def seconds_to_all_modes(device: str, steps: int = 1500, every: int = 50) -> tup
 
 def ring_rows() -> list[Row]:
     rows = []
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-    for device in devices:
+    for device in ["cpu"] + gpu_devices():
         seconds, step, first, hq = seconds_to_all_modes(device)
         unit = "CPU s" if device == "cpu" else "s"
         rows.append(Row(GROUP, f"ring GAN: 8 / 8 modes on {device} (to stay)", seconds, unit, "<= 30 s", seconds <= 30,
                         f"8/8 at every check from step {step}; first 8/8 after {first:.1f} s; "
                         f"{100 * hq:.0f}% high-quality at step 1500"))
+    if not gpu_devices():
+        rows.append(no_gpu_row(GROUP, "ring GAN: 8 / 8 modes on cuda (to stay)"))
     return rows
 
 
-def lab_rows(n: int = 40) -> list[Row]:
+def lab_rows(n: int = 40, frames: tuple[int, ...] = (10,)) -> list[Row]:
     """The GAN lab's step + redraw in the kernel: what one Play tick costs, with the PNG frame sent to
-    the browser, at one training step per frame and at the default ten; wall time (what a student
-    waits for, inflated on a busy machine) and the kernel's CPU time (what the lab costs)."""
+    the browser, at the default ten training steps per frame (one per frame: ``bench_widgets``); wall
+    time (what a student waits for, inflated on a busy machine) and the kernel's CPU time."""
     from coursekit.widgets.gan import GANLab
 
     rows = []
-    for per_frame in (1, 10):
+    for per_frame in frames:
         lab = GANLab(steps_per_frame=per_frame)
         canvas = lab.fig.canvas
         canvas._handle_message(canvas, {"type": "initialized"}, [])   # as when a browser is attached
@@ -102,54 +80,6 @@ def lab_rows(n: int = 40) -> list[Row]:
     return rows
 
 
-def browser_rows(clicks: int = 20) -> list[Row]:
-    """The GAN lab in headless Chromium (the browser tests' set-up): from a click on Step (one training
-    step per frame) to the new frame drawn on the canvas."""
-    import sys
-    import tempfile
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-    import browser_util as B
-    import nbformat
-
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        return [Row(GROUP, "GAN lab in the browser: Step -> canvas", float("nan"), "ms", note="no Playwright")]
-    if not B.CHROMIUM.exists():
-        return [Row(GROUP, "GAN lab in the browser: Step -> canvas", float("nan"), "ms", note=f"no {B.CHROMIUM}")]
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "notebooks"
-        folder.mkdir()
-        nb = nbformat.v4.new_notebook()
-        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-        nb.cells = [nbformat.v4.new_code_cell("from coursekit.widgets.gan import GANLab\nGANLab(steps_per_frame=1)")]
-        nbformat.write(nb, folder / "lab.ipynb")
-        with B.jupyterlab(Path(tmp) / "lab", notebooks=folder, release=False) as server, \
-                sync_playwright() as playwright:
-            browser = B.launch_chromium(playwright)
-            try:
-                page = B.new_page(browser)
-                B.open_notebook(page, server, "lab.ipynb")
-                B.assert_ran_cleanly(page, B.run_all_cells(page))
-                widget = B.widget_output(page, "D steps")
-                widget.scroll_into_view_if_needed()
-                B.wait_for_canvas_image(page, B.canvas(widget))
-                samples = []
-                for i in range(clicks + 3):
-                    elapsed, _ = B.click_to_canvas(widget, "Step")
-                    B.wait_for_text(page, widget, f"step {i + 1} ")
-                    page.wait_for_timeout(50)
-                    samples.append(elapsed)
-            finally:
-                browser.close()
-    samples = samples[3:]
-    median, worst = statistics.median(samples), max(samples)
-    note = f"over {len(samples)} clicks"
-    return [Row(GROUP, "GAN lab in the browser: Step -> canvas, median", median, "ms", "<= 50 ms", median <= 50, note),
-            Row(GROUP, "GAN lab in the browser: Step -> canvas, worst", worst, "ms", "<= 150 ms", worst <= 150, note)]
-
-
 def diffusion_rows() -> list[Row]:
     """The notebook's diffusion model: 1,500 AdamW steps of the noise predictor on two moons (CPU)."""
     from coursekit.train import train
@@ -170,4 +100,4 @@ def diffusion_rows() -> list[Row]:
 
 
 def run() -> list[Row]:
-    return ring_rows() + lab_rows() + browser_rows() + diffusion_rows() + notebook_rows()
+    return ring_rows() + lab_rows() + diffusion_rows()

@@ -1,52 +1,18 @@
-"""Unit 13 (reinforcement learning): the notebook, REINFORCE's time to its stated result, the gridworld stepper.
+"""Unit 13 (reinforcement learning): REINFORCE's time to its stated result.
 
-* the notebook, top to bottom in a fresh kernel as shipped: wall time (kernel start
-  included) and the kernel's CPU time (user + system, what the notebook costs where
-  other work shares the cores);
-* REINFORCE with the notebook's settings on the CPU (the unit's world with exploring
-  starts, batches of 10, Adam lr 0.02, seed 0): CPU and wall seconds until greedy
-  rollouts reach the goal in 90 % of the cases (the notebook's stated target), the
-  greedy evaluations included;
-* the gridworld stepper's step: in the kernel (state update, blitted redraw and the PNG
-  frame; wall and CPU, as ``bench_widgets.py`` measures every stepper) and in the
-  browser (``bench_browser.py``'s click-to-canvas measurement, on this widget alone).
+REINFORCE with the notebook's settings on the CPU (the unit's world with exploring starts,
+batches of 10, Adam lr 0.02, seed 0): CPU and wall seconds until greedy rollouts reach the
+goal in 90 % of the cases (the notebook's stated target), the greedy evaluations included.
+
+The notebook's time is in ``bench_notebooks``; the gridworld stepper's step, in the kernel
+and in the browser, in ``bench_widgets`` / ``bench_browser`` with every widget.
 """
 from __future__ import annotations
 
-import time
-from pathlib import Path
+from . import Row
 
-import nbformat
-from nbclient import NotebookClient
-
-from . import Row, widget_step_rows
-from .bench_widgets import cpu_step_rows
-
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "13_reinforcement_learning.ipynb"
 TARGET = 0.90
 GROUP = "unit 13 RL"
-# the stepper as the browser benchmark builds it: its own short REINFORCE run, then the widget
-BROWSER_WIDGET = ("gridworld stepper",
-                  "from coursekit import rl\nfrom coursekit.widgets.gridworld import GridworldStepper\n"
-                  "run = rl.reinforce(rl.GridWorld(slip=0.1, random_start=True), 600, eval_rollouts=3, device='cpu')\n"
-                  "GridworldStepper(rl.GridWorld(slip=0.1), run, mode='reinforce', snapshot=0)",
-                  "step 0 / ")
-
-
-def notebook_rows() -> list[Row]:
-    """Run the notebook; a last cell added here reports the kernel's CPU time."""
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell("import os; print('KERNEL_CPU', sum(os.times()[:2]))"))
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})
-    start = time.perf_counter()
-    client.execute()
-    wall = time.perf_counter() - start
-    text = "".join(out.get("text", "") for out in nb.cells[-1].outputs)
-    cpu = float(text.split("KERNEL_CPU")[1])
-    return [Row(GROUP, f"{NOTEBOOK.name}, wall (kernel start included)", wall, "s", "<= 60 s", wall <= 60),
-            Row(GROUP, f"{NOTEBOOK.name}, kernel CPU", cpu, "s", "<= 30 s", cpu <= 30,
-                "user + system time of the kernel process")]
 
 
 def reinforce_rows():
@@ -64,29 +30,5 @@ def reinforce_rows():
             Row(GROUP, f"REINFORCE to {TARGET:.0%} greedy success, wall", run.wall_seconds[i], "s", note=note)], run
 
 
-def widget_rows(run) -> list[Row]:
-    from coursekit import rl
-    from coursekit.widgets.gridworld import GridworldStepper
-
-    widget = GridworldStepper(rl.GridWorld(slip=0.1), run, mode="reinforce", snapshot=0)  # a 50-move episode
-    return widget_step_rows("gridworld stepper", widget) + cpu_step_rows("gridworld stepper", widget)
-
-
-def browser_rows() -> list[Row]:
-    """bench_browser's measurement, in a scratch notebook holding this widget alone."""
-    from . import bench_browser
-
-    saved = bench_browser.WIDGETS
-    bench_browser.WIDGETS = [BROWSER_WIDGET]
-    try:
-        return bench_browser.run()
-    finally:
-        bench_browser.WIDGETS = saved
-
-
 def run() -> list[Row]:
-    rows, trained = reinforce_rows()
-    rows += widget_rows(trained)
-    rows += browser_rows()
-    rows += notebook_rows()
-    return rows
+    return reinforce_rows()[0]

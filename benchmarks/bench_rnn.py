@@ -1,4 +1,4 @@
-"""Units 09 and 10: the NumPy LSTM against PyTorch's, word-vector training, the gate stepper.
+"""Units 09 and 10: the NumPy LSTM against PyTorch's, word-vector training.
 
 * NumPy LSTM forward + backward through time over a sequence (batch 32, length 50,
   input 128, hidden 128, float32) against ``torch.nn.LSTM`` on the CPU, forward +
@@ -7,43 +7,24 @@
   NumPy within 3× of PyTorch.
 * Word vectors: unit 10's training run (skip-gram with negative sampling in NumPy,
   6,000 sentences, 50 dimensions, 10 epochs), its CPU and wall time, and what it reaches.
-* The LSTM gate stepper's step latency (state + blitted redraw + the PNG frame), on a
-  40-symbol sequence, in wall time and in the kernel's CPU time (which a busy machine does
-  not inflate), median and worst against the 50 / 150 ms budgets.
 
-Both notebooks' run times are in ``bench_notebooks``' rows.
+The LSTM gate stepper's step latency (on a 40-symbol sequence), in the kernel and in the
+browser, is measured with every widget by ``bench_widgets`` and ``bench_browser``; both
+notebooks' run times are in ``bench_notebooks``' rows.
 """
 from __future__ import annotations
 
 import time
-from contextlib import contextmanager
 
 import numpy as np
 import torch
 
 from coursekit import corpora, embeddings, rnn
+from coursekit.device import cpu_threads
 
-from . import Row, latency_ms, widget_step_rows
-from .bench_widgets import cpu_step_rows
+from . import Row, latency_ms
 
 B, T, D, H = 32, 50, 128, 128
-
-
-@contextmanager
-def _threads(n: int | None):
-    """NumPy's BLAS and torch on ``n`` threads inside the block (None: leave both as they are)."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        with threadpool_limits(limits=n):
-            yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def lstm_rows() -> list[Row]:
@@ -65,7 +46,7 @@ def lstm_rows() -> list[Row]:
 
     rows = []
     for label, threads in (("one thread each", 1), ("default threads", None)):
-        with _threads(threads):
+        with cpu_threads(threads):   # NumPy's BLAS and torch alike (None: as they are)
             ours_ms, _ = latency_ms(ours, n=15)
             torch_ms, _ = latency_ms(theirs, n=15)
         ratio = ours_ms / torch_ms
@@ -91,14 +72,5 @@ def word2vec_rows() -> list[Row]:
     ]
 
 
-def widget_rows() -> list[Row]:
-    from coursekit.widgets.lstm import LSTMGateStepper
-
-    widget = LSTMGateStepper("first")
-    widget.new_sequence(40)
-    # wall time (what a student waits for) and the kernel's CPU time (what the step costs, judged on a busy machine)
-    return widget_step_rows("LSTM gate stepper", widget, n=60) + cpu_step_rows("LSTM gate stepper", widget)
-
-
 def run() -> list[Row]:
-    return lstm_rows() + word2vec_rows() + widget_rows()
+    return lstm_rows() + word2vec_rows()

@@ -30,7 +30,6 @@ expected.
 """
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import Counter
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ._validate import real_array, real_number, whole_number
+from .device import model_threads
 from .nn import Layer
 
 __all__ = [
@@ -654,25 +654,8 @@ __all__ += [
     "conv_params", "conv_macs", "linear_params", "count_parameters", "LayerCount", "layer_table",
     "lenet5", "alexnet", "vgg16", "resnet18", "ResidualBlock", "DenseBlock", "small_resnet", "trace_shapes",
     "residual_paths", "DigitsCNN", "digits_images", "digits_split", "train_digits_cnn", "load_digits_cnn", "save_weights",
-    "load_weights", "predict_digits", "DIGITS_CNN_FILE", "threads_as_train",
+    "load_weights", "predict_digits", "DIGITS_CNN_FILE",
 ]
-
-
-def threads_as_train(fn):
-    """Run ``fn(model, ...)`` with the intra-op CPU threads ``coursekit.train`` uses for that model.
-
-    Attacks and input optimization are many small forward and backward passes,
-    like training: for the workbook's small networks one thread is faster than two
-    (see ``coursekit.train.cpu_threads``; PGD on the digits CNN took 15 times the
-    CPU time with two threads on a loaded two-core machine)."""
-    @functools.wraps(fn)
-    def wrapped(model, *args, **kwargs):
-        from .train import cpu_threads  # imported here: coursekit.train imports torch's training parts
-
-        parameter = next(model.parameters(), None)
-        with cpu_threads("auto", model, parameter.device if parameter is not None else None):
-            return fn(model, *args, **kwargs)
-    return wrapped
 
 
 # --------------------------------------------------------------- counting ---
@@ -1036,7 +1019,7 @@ def load_digits_cnn(device=None) -> DigitsCNN:
     return model.to(get_device() if device is None else device).eval()
 
 
-@threads_as_train
+@model_threads
 def predict_digits(model: nn.Module, x) -> np.ndarray:
     """The digit (class index) ``model`` predicts for each image of ``x`` (any shape
     :func:`digits_images` accepts, pixels in [0, 1]), as a NumPy int array."""

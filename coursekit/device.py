@@ -1,9 +1,13 @@
-"""Device choice, seeding, timing and the workbook's health check.
+"""Device choice, CPU threads, seeding, timing and the workbook's health check.
 
 Every notebook starts with ``device = get_device()``: a student on a laptop gets
 the CPU, a student with an NVIDIA card gets CUDA, a Mac gets MPS, and nobody has
 to edit code. ``COURSEKIT_DEVICE=cpu`` (or ``cuda``, ``cuda:1``, ``mps``)
 overrides the choice, for example to compare timings.
+
+CPU threads: the workbook's one policy is :func:`threads_for` (one thread for
+small work), applied by :func:`cpu_threads` / :func:`model_threads` around every
+coursekit loop that computes with a model; see the section below.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import os
 import platform
 import random
 import sys
+import functools
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +24,8 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+
+from ._validate import whole_number
 
 DEVICE_ENV = "COURSEKIT_DEVICE"
 
@@ -75,6 +82,150 @@ def get_device(prefer: str | None = None):
     elif device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unsupported device {wanted!r}; expected 'cpu', 'cuda', 'cuda:N' or 'mps'")
     return device
+
+
+# ----------------------------------------------------------- CPU threads ---
+# The workbook's thread policy, the same for students, instructors and CI.
+#
+# Every model of the workbook is small (at most a few hundred thousand parameters), and
+# so are the arrays of its NumPy code. A second CPU thread gives such work almost nothing
+# to split and costs a hand-off per operation; worse, the libraries' idle worker threads
+# keep spinning for a while after each operation (torch's OpenMP threads, and NumPy's
+# OpenBLAS threads, which OMP_WAIT_POLICY does not reach), so on a machine that also
+# runs a browser, or other jobs, they take the core the real work needs. Measured on the
+# course machines (2 shared cores): torch MLPs of 3e3 to 6.5e5 parameters trained 15-30x
+# faster in wall time with one thread under load and 1.1-1.4x faster idle
+# (benchmarks/bench_nn.py); coursekit.nn.fit on the digits (64-128-10) 20-35x faster in wall
+# time and about 20x in CPU time with one BLAS thread under load (bench_nn's "thread policy" rows).
+#
+# So: work on the CPU with a model under SMALL_WORK_PARAMS parameters runs on ONE thread,
+# torch's intra-op threads and NumPy's BLAS threads both (the latter through threadpoolctl);
+# anything larger, or on a GPU, keeps the libraries' own settings. coursekit applies it
+# inside its own loops only (training, evaluation, attacks, decoding, nn.fit, ...) and
+# restores the previous settings afterwards, so a student's own code is left as it is.
+
+SMALL_WORK_PARAMS = 1_000_000
+
+
+def _parameter_count(model) -> int | None:
+    """Parameters of a torch module, a coursekit.nn network or layer (``.params``), or an int."""
+    if isinstance(model, (int, np.integer)) and not isinstance(model, bool):
+        return int(model)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return sum(p.numel() for p in model.parameters())
+    if callable(getattr(model, "n_parameters", None)):
+        return int(model.n_parameters())
+    params = getattr(model, "params", None)
+    if isinstance(params, dict):
+        return sum(int(np.size(v)) for v in params.values())
+    return None
+
+
+def _device_of(model):
+    """Where a torch module's parameters are (None: the CPU, or no parameters)."""
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        parameter = next(model.parameters(), None)
+        return parameter.device if parameter is not None else None
+    return None
+
+
+def threads_for(model=None, device=None) -> int | None:
+    """The number of CPU threads coursekit computes ``model`` with: 1 for small work on the
+    CPU (fewer than :data:`SMALL_WORK_PARAMS` parameters), None (the libraries' own
+    setting) for larger models, unknown sizes and work on a GPU.
+
+    ``model``: a torch module, a coursekit.nn network or layer, or a parameter count;
+    ``device``: where it computes (default: where a torch model's parameters are; the CPU
+    for NumPy code).
+    """
+    if device is None:
+        device = _device_of(model)
+    if device is not None and str(getattr(device, "type", device)).split(":")[0] != "cpu":
+        return None
+    n = _parameter_count(model)
+    return 1 if n is not None and n < SMALL_WORK_PARAMS else None
+
+
+_BLAS = {"libraries": (), "modules": -1, "usable": True}
+
+
+def _blas_libraries() -> tuple:
+    """threadpoolctl's controllers of the loaded BLAS libraries (NumPy's OpenBLAS, SciPy's, MKL),
+    looked up again only after new imports: a look-up costs about 1 ms, while getting and
+    setting a library's thread count directly costs a microsecond. Empty where they cannot
+    be reached (see :func:`_blas_unusable`)."""
+    if _BLAS["usable"] and _BLAS["modules"] != len(sys.modules):
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _BLAS["libraries"] = tuple(ThreadpoolController().select(user_api="blas").lib_controllers)
+            _BLAS["modules"] = len(sys.modules)
+        except Exception:
+            _blas_unusable()
+    return _BLAS["libraries"]
+
+
+def _blas_unusable() -> None:
+    """BLAS threads are then left as they are: threadpoolctl reaches the libraries through ctypes,
+    which the grading sandbox refuses (coursekit.grading.sandbox); torch's threads still follow."""
+    _BLAS.update(libraries=(), usable=False)
+
+
+@contextmanager
+def cpu_threads(threads="auto", model=None, device=None):
+    """Compute with ``threads`` CPU threads inside the block (torch's intra-op threads and
+    NumPy's BLAS threads), then restore both settings.
+
+    ``threads``: a positive int; "auto", the workbook's policy :func:`threads_for`
+    (``model``, ``device``): one thread for small work on the CPU, else unchanged; or None
+    (leave both settings). It only ever changes what it restores: a thread count you set
+    yourself (``torch.set_num_threads``) holds again after the block.
+    """
+    if isinstance(threads, str) and threads == "auto":
+        wanted = threads_for(model, device)
+    elif threads is None:
+        wanted = None
+    else:
+        wanted = whole_number("threads", threads, 1, meaning="CPU threads, or 'auto' or None", allow_float=False)
+    if wanted is None:
+        yield
+        return
+    torch = sys.modules.get("torch")   # only where torch is in use: NumPy code needs no torch import
+    before = torch.get_num_threads() if torch is not None else None
+    if before is not None and before != wanted:
+        torch.set_num_threads(wanted)
+    blas = []   # (library, its setting before)
+    try:
+        for lib in _blas_libraries():
+            n = lib.get_num_threads()
+            if n != wanted:
+                lib.set_num_threads(wanted)
+                blas.append((lib, n))
+    except Exception:
+        _blas_unusable()
+    try:
+        yield
+    finally:
+        for lib, n in blas:
+            try:
+                lib.set_num_threads(n)
+            except Exception:
+                _blas_unusable()
+        if before is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def model_threads(fn):
+    """Decorate ``fn(model, ...)`` to run under ``cpu_threads("auto", model)``: the thread policy
+    for functions that run a model many times outside a training loop (attacks, decoding,
+    evaluation, input optimization)."""
+    @functools.wraps(fn)
+    def wrapped(model, *args, **kwargs):
+        with cpu_threads("auto", model):
+            return fn(model, *args, **kwargs)
+    return wrapped
 
 
 def set_seed(seed: int = 0) -> np.random.Generator:

@@ -44,6 +44,7 @@ from torch.nn import functional as F
 
 from . import datasets
 from ._validate import one_of, real_array, real_number, whole_number
+from .device import cpu_threads
 
 __all__ = [
     # the GAN game
@@ -320,13 +321,6 @@ def _device(device) -> torch.device:
     return torch.device(device) if device is not None else get_device()
 
 
-def _threads(model: nn.Module, device: torch.device):
-    """One CPU thread for these small models (coursekit.train's measured rule)."""
-    from .train import cpu_threads
-
-    return cpu_threads("auto", model, device)
-
-
 # -------------------------------------------------------------------- the GAN ---
 
 @dataclass
@@ -557,7 +551,7 @@ class GANTrainer:
         """One iteration: k discriminator steps, then one generator step (``part="both"``),
         or one step of only ``"D"`` or ``"G"``. ``view=True`` adds what the lab draws."""
         part = one_of("part", part, ("both", "D", "G"))
-        with _threads(self.G, self.device):
+        with cpu_threads("auto", self.G, self.device):
             for _ in range(self.k if part == "both" else int(part == "D")):
                 self.d_step()
             g_loss = self.g_step() if part != "D" else math.nan
@@ -576,7 +570,7 @@ class GANTrainer:
 
     def initial_state(self, view: bool = True) -> GANState:
         """Step 0: losses measured on one batch each, no update."""
-        with _threads(self.G, self.device), torch.no_grad():
+        with cpu_threads("auto", self.G, self.device), torch.no_grad():
             x, yr = self._real(self.batch_size)
             z, yf = self._noise(self.batch_size)
             a_real, a_fake = self.logits(x, yr), self.logits(self.generate(z, yf), yf)
@@ -585,7 +579,7 @@ class GANTrainer:
                              torch.sigmoid(a_real).mean().item(), torch.sigmoid(a_fake).mean().item())
         self._last_d = (state.d_loss, state.d_real, state.d_fake)
         if view:
-            with _threads(self.G, self.device):
+            with cpu_threads("auto", self.G, self.device):
                 self.add_view(state)
         return state
 
@@ -827,7 +821,7 @@ class CycleGAN:
         return data[torch.randint(0, len(data), (self.batch_size,), generator=self.gen, device=self.device)]
 
     def step(self) -> CycleState:
-        with _threads(self.G, self.device):
+        with cpu_threads("auto", self.G, self.device):
             x, y = self._batch(self.X), self._batch(self.Y)
             with torch.no_grad():
                 g_x, f_y = self.G(x), self.F(y)
@@ -1015,7 +1009,7 @@ def sample_diffusion(model: nn.Module, schedule: NoiseSchedule, n: int = 1000, s
     kept = {schedule.T: x.cpu().numpy().astype(np.float64)} if schedule.T in keep else {}
     was_training = model.training
     model.eval()
-    with _threads(model, device), torch.no_grad():
+    with cpu_threads("auto", model, device), torch.no_grad():
         for t in range(schedule.T, 0, -1):
             inputs = torch.cat([x, torch.full((n, 1), float(t), device=device)], dim=1)
             eps_hat = model(inputs)

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validate import real_number, whole_number
-from .train import cpu_threads
+from .device import cpu_threads
 
 __all__ = [
     "xavier_std", "xavier_limit", "he_std", "he_limit", "gain", "DECK002_ALPHA", "deck002_he_std",
@@ -199,7 +199,7 @@ def symmetry_run(X, y, hidden: int = 8, scheme: str = "constant", steps: int = 5
     b1 = torch.zeros(hidden, dtype=torch.float64, requires_grad=True)
     b2 = torch.zeros(n_classes, dtype=torch.float64, requires_grad=True)
     Xt, yt = torch.tensor(X), torch.as_tensor(y, dtype=torch.int64)
-    with cpu_threads(1):   # a tiny network: a second CPU thread only adds synchronization (see coursekit.train)
+    with cpu_threads("auto", W1.numel() + W2.numel()):   # a tiny network: the thread policy (coursekit.device)
         return _symmetry_steps(Xt, yt, (W1, b1, W2, b2), steps, eta)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import real_number
+from .device import cpu_threads
 
 __all__ = [
     # logistic regression
@@ -178,9 +179,10 @@ def train_logistic(X, y, eta: float = 0.1, steps: int = 1000, w0=None):
     w, X = _weights_and_data(w, X)
     w = w.copy()
     history = [logistic_error(w, X, y)]
-    for _ in range(int(steps)):
-        w = w - eta * logistic_gradient(w, X, y)
-        history.append(logistic_error(w, X, y))
+    with cpu_threads("auto", w.size):   # small products: one BLAS thread (the workbook's thread policy)
+        for _ in range(int(steps)):
+            w = w - eta * logistic_gradient(w, X, y)
+            history.append(logistic_error(w, X, y))
     return w, np.array(history)
 
 
@@ -621,15 +623,16 @@ def train_softmax_classifier(X, y, lam: float = 1e-3, eta: float = 0.5, epochs: 
     W = 0.001 * rng.standard_normal((C, D))
     b = np.zeros(C)
     history = []
-    for _ in range(int(epochs)):
-        order = rng.permutation(N)
-        for start in range(0, N, int(batch_size)):
-            batch = order[start:start + int(batch_size)]
-            # X and y are checked above, W and b are the loop's own: no checks per batch
-            _, dS = _cross_entropy_and_grad(X[batch] @ W.T + b, y[batch])
-            W = W - eta * (dS.T @ X[batch] + lam * reg_grad(W, 1.0))
-            b = b - eta * dS.sum(axis=0)
-        S = X @ W.T + b
-        history.append({"loss": cross_entropy(S, y) + lam * regularization(W, reg)[0],
-                        "train_accuracy": accuracy(S, y)})
+    with cpu_threads("auto", W.size + b.size):   # small products: one BLAS thread (the workbook's thread policy)
+        for _ in range(int(epochs)):
+            order = rng.permutation(N)
+            for start in range(0, N, int(batch_size)):
+                batch = order[start:start + int(batch_size)]
+                # X and y are checked above, W and b are the loop's own: no checks per batch
+                _, dS = _cross_entropy_and_grad(X[batch] @ W.T + b, y[batch])
+                W = W - eta * (dS.T @ X[batch] + lam * reg_grad(W, 1.0))
+                b = b - eta * dS.sum(axis=0)
+            S = X @ W.T + b
+            history.append({"loss": cross_entropy(S, y) + lam * regularization(W, reg)[0],
+                            "train_accuracy": accuracy(S, y)})
     return SoftmaxClassifier(W, b, history)

@@ -39,6 +39,7 @@ import numpy as np
 
 from . import linear
 from ._validate import index_array, real_number, whole_number
+from .device import cpu_threads
 
 __all__ = [
     # activations and their derivatives
@@ -1021,16 +1022,17 @@ def fit(model: Sequential, X, y, loss: Callable = softmax_cross_entropy, optimiz
     optimizer = optimizer if optimizer is not None else optim.GD(0.1)
     schedule = optim.batch_schedule(X.shape[0], batch_size, seed) if batch_size else None
     history = []
-    for t in range(steps):
-        idx = next(schedule)[1] if schedule is not None else slice(None)
-        out, caches = model.forward(X[idx])
-        value, dout = loss(out, y[idx])
-        _, grads = model.backward(dout, caches)
-        if l2:
-            for name, p in model.params.items():
-                if name.split(".")[-1] == "W":
-                    value += l2 * float(np.sum(p * p))
-                    grads[name] = grads[name] + 2.0 * l2 * p
-        history.append({"step": t, "loss": value, "accuracy": accuracy(out, y[idx])})
-        model.step(optimizer, grads)
+    with cpu_threads("auto", model):   # small matrices: one BLAS thread (the workbook's thread policy)
+        for t in range(steps):
+            idx = next(schedule)[1] if schedule is not None else slice(None)
+            out, caches = model.forward(X[idx])
+            value, dout = loss(out, y[idx])
+            _, grads = model.backward(dout, caches)
+            if l2:
+                for name, p in model.params.items():
+                    if name.split(".")[-1] == "W":
+                        value += l2 * float(np.sum(p * p))
+                        grads[name] = grads[name] + 2.0 * l2 * p
+            history.append({"step": t, "loss": value, "accuracy": accuracy(out, y[idx])})
+            model.step(optimizer, grads)
     return history

@@ -46,7 +46,8 @@ import torch
 from torch import nn
 
 from . import datasets, deepnets
-from .train import cpu_threads, train_one_epoch
+from .device import cpu_threads
+from .train import train_one_epoch
 from ._validate import one_of, real_number, whole_number
 
 __all__ = ["DOMAIN", "DATASETS", "FEATURES", "OPTIMIZERS", "REGULARIZATIONS", "MAX_LAYERS", "MAX_UNITS",
@@ -358,7 +359,7 @@ class Playground:
         """Train one epoch and evaluate; returns the new state (the last one again once diverged)."""
         if self.diverged or not self.can_train:
             return self.state
-        # one CPU thread for the tiny network (coursekit.train.cpu_threads: on 2 cores an epoch of 25 Adam
+        # one CPU thread for the tiny network (coursekit.device.cpu_threads: on 2 cores an epoch of 25 Adam
         # steps on a 2×8 network took about 160 ms of CPU time with two threads, about 11 ms with one)
         with cpu_threads("auto", self.model, self.device):
             start = time.perf_counter()

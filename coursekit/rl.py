@@ -867,8 +867,7 @@ def reinforce(env: GridWorld, episodes: int = 600, *, batch: int = 10, lr: float
     forward and backward pass over every step of the batch. Seeded by ``seed``.
     """
     torch = _torch()
-    from .device import get_device, set_seed
-    from .train import cpu_threads
+    from .device import cpu_threads, get_device, set_seed
 
     episodes = whole_number("episodes", episodes, 1, allow_float=False)
     batch = whole_number("batch", batch, 1, meaning="episodes per update", allow_float=False)

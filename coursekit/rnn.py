@@ -41,6 +41,7 @@ import torch
 from torch import nn
 
 from ._validate import index_array, real_array, real_number, whole_number
+from .device import cpu_threads
 
 __all__ = [
     "sigmoid", "rnn_step", "rnn_forward", "rnn_backward", "RNN",
@@ -906,14 +907,12 @@ class SequenceModel(nn.Module):
     @torch.no_grad()
     def generate(self, start: Sequence[int], n: int, temperature: float = 1.0, seed: int = 0) -> list[int]:
         """``n`` symbols sampled one at a time after the prompt ``start``, each fed back as the next input."""
-        from .train import cpu_threads
-
         rng = np.random.default_rng(seed)
         device = self.head.weight.device
         was_training = self.training
         self.eval()
         out = []
-        # one symbol at a time: small products, where one CPU thread is faster than two (see cpu_threads)
+        # one symbol at a time: small products, where one CPU thread is faster than two (the thread policy)
         with cpu_threads("auto", self, device):
             x = torch.as_tensor([list(start)], dtype=torch.long, device=device)
             logits, state = self(x, return_state=True)

@@ -34,7 +34,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._validate import real_array, real_number, whole_number
-from .conv import threads_as_train as _threads_as_train
+from .device import model_threads
 
 __all__ = [
     "NORMS", "norm", "ball_boundary", "project", "input_gradient", "fgsm", "pgd", "random_sign_noise",
@@ -155,7 +155,7 @@ def _check_eps(eps) -> float:
     return real_number("eps", eps, 0.0, meaning="the radius of the ball the perturbation stays in")
 
 
-@_threads_as_train
+@model_threads
 @torch.enable_grad()
 def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=None) -> torch.Tensor:
     """∇ₓ l(f(x), y): how the loss changes with each pixel, for a batch (the model's parameters are not touched)."""
@@ -165,7 +165,7 @@ def input_gradient(model: nn.Module, x: torch.Tensor, y: torch.Tensor, loss_fn=N
     return grad
 
 
-@_threads_as_train
+@model_threads
 def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, targeted: bool = False,
          loss_fn=None, clip=CLIP) -> torch.Tensor:
     """The fast gradient sign method (Goodfellow et al. 2015), one step to the corner of the L∞ ball.
@@ -180,7 +180,7 @@ def fgsm(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, targ
     return x_adv.clamp(*clip).detach() if clip is not None else x_adv.detach()
 
 
-@_threads_as_train
+@model_threads
 def pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, *, steps: int = 20,
         step_size: float | None = None, p="inf", random_start: bool = True, targeted: bool = False,
         loss_fn=None, clip=CLIP, seed: int = 0, return_losses: bool = False):
@@ -231,7 +231,7 @@ def random_sign_noise(x: torch.Tensor, eps: float, *, seed: int = 0, clip=CLIP) 
     return out.clamp(*clip) if clip is not None else out
 
 
-@_threads_as_train
+@model_threads
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     """The share of examples that ``model`` classifies as ``y`` (evaluation mode, no gradients)."""
     was_training = model.training
@@ -242,7 +242,7 @@ def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
     return right
 
 
-@_threads_as_train
+@model_threads
 def accuracy_under_attack(model: nn.Module, x: torch.Tensor, y: torch.Tensor, attack: Callable,
                           eps_values: Sequence[float], **attack_args) -> list[float]:
     """Accuracy on ``attack(model, x, y, eps, **attack_args)`` for each ε (ε = 0 is the clean accuracy)."""
@@ -311,7 +311,7 @@ class AdversarialBatches:
 # ----------------------------------------------------------- looking inside ---
 
 
-@_threads_as_train
+@model_threads
 def saliency_map(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
     """|∂ s_target / ∂x|: how strongly each pixel moves the score of ``target`` (default: the predicted class).
 
@@ -331,7 +331,7 @@ def saliency_map(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None 
     return grad.amax(dim=1) if grad.dim() == 4 else grad
 
 
-@_threads_as_train
+@model_threads
 def extract_features(model: nn.Module, x, layer: str | nn.Module, batch_size: int = 512) -> np.ndarray:
     """What the layer ``layer`` (a submodule or its name in ``model.named_modules()``) outputs for each
     input, flattened to one row per example: a NumPy array (N, D) for a linear probe, PCA or plots."""
@@ -409,7 +409,7 @@ def new_head(model: nn.Module, num_classes: int, *, head: str = "fc", freeze: bo
     return model.to(old.weight.device)
 
 
-@_threads_as_train
+@model_threads
 def optimize_input(model: nn.Module, x0: torch.Tensor, objective: Callable[[nn.Module, torch.Tensor], torch.Tensor],
                    *, steps: int = 100, lr: float = 0.05, clip=CLIP) -> tuple[torch.Tensor, list[float]]:
     """Gradient *ascent* on the input: change ``x`` (not the weights) to raise ``objective(model, x)``.

@@ -19,7 +19,13 @@ What it does for the student:
 * stops early when the monitored loss has not improved for ``patience`` epochs and
   then restores the weights of the best epoch;
 * turns shape and dtype mistakes between the model's output, the targets and the loss
-  into a ``ValueError`` that names both shapes and dtypes and says what the loss expects.
+  into a ``ValueError`` that names both shapes and dtypes and says what the loss expects;
+* computes small models on the CPU with one thread (the workbook's thread policy,
+  :func:`coursekit.device.threads_for`).
+
+A model with several inputs (an encoder-decoder reading a source and a shifted target)
+takes them as ``model(*X)``: give X as a tuple, ``data = ((src, tgt_in), tgt)``, or let a
+DataLoader yield batches ``((src, tgt_in), tgt)``.
 
 :func:`train_one_epoch` is the loop's body, public so that widgets (the network
 playground of unit 06) can train one epoch per tick with the same code.
@@ -29,17 +35,16 @@ from __future__ import annotations
 import copy
 import math
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 import numpy as np
 
 from ._validate import real_number, whole_number
-from .device import get_device, set_seed
+from .device import cpu_threads, get_device, set_seed
 
 __all__ = ["History", "train", "train_one_epoch", "evaluate", "predict", "plot_history", "batches",
-           "as_tensors", "check_loss_inputs", "cpu_threads", "AUTO_THREADS_MAX_PARAMS"]
+           "as_tensors", "check_loss_inputs"]
 
 
 def _torch():
@@ -150,41 +155,73 @@ def _to_tensor(value, name: str, float_dtype=None):
     return value.long() if value.dtype != torch.int64 else value
 
 
+# A model with several inputs (an encoder-decoder's source and target, say) takes them as
+# model(*X): X is then a tuple of arrays or tensors, one per input, each with one row per
+# example. The helpers below treat one input and such a tuple alike.
+
+def _is_array(value) -> bool:
+    return hasattr(value, "shape") and len(getattr(value, "shape")) >= 1
+
+
+def _is_inputs(X) -> bool:
+    """One array or tensor, or a tuple (list) of them: the inputs of one model call."""
+    return _is_array(X) or (isinstance(X, (tuple, list)) and len(X) > 0 and all(_is_array(x) for x in X))
+
+
+def _to_inputs(X, name: str, float_dtype=None):
+    """X as a tensor, or a tuple of tensors for a model with several inputs."""
+    if isinstance(X, (tuple, list)) and X and all(_is_array(x) for x in X):
+        return tuple(_to_tensor(x, f"{name}[{i}]", float_dtype) for i, x in enumerate(X))
+    return _to_tensor(X, name, float_dtype)
+
+
+def _map_inputs(fn, X):
+    """``fn`` applied to X, or to each input of a tuple X (moving to a device, indexing a batch)."""
+    return tuple(fn(x) for x in X) if isinstance(X, tuple) else fn(X)
+
+
+def _first(X):
+    return X[0] if isinstance(X, tuple) else X
+
+
 def as_tensors(data, model=None, name: str = "data"):
     """``(X, y)`` as tensors: X in the model's floating dtype (float32 for a default model),
-    integer labels as int64, float targets in the model's dtype. Arrays or tensors accepted."""
+    integer labels and tokens as int64, float targets in the model's dtype. Arrays or tensors
+    accepted; X may be a tuple of them, the inputs of a model called as ``model(*X)``."""
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise ValueError(f"{name} must be a pair (X, y) of arrays or tensors, or a DataLoader; "
-                         f"got {type(data).__name__}")
+        raise ValueError(f"{name} must be a pair (X, y) of arrays or tensors (X may be a tuple of them, one per "
+                         f"input of the model), or a DataLoader; got {type(data).__name__}")
     dtype = _model_dtype_and_device(model)[0] if model is not None else _torch().get_default_dtype()
-    X = _to_tensor(data[0], f"{name}: X", dtype)
+    X = _to_inputs(data[0], f"{name}: X", dtype)
     y = _to_tensor(data[1], f"{name}: y", dtype)
-    if X.ndim == 0 or y.ndim == 0 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"{name}: X and y must hold the same number of examples (first axis), got X of shape "
-                         f"{tuple(X.shape)} and y of shape {tuple(y.shape)}")
-    if X.shape[0] == 0:
-        raise ValueError(f"{name} holds no examples (X has shape {tuple(X.shape)})")
+    for i, x in enumerate(X if isinstance(X, tuple) else (X,)):
+        what = f"X[{i}]" if isinstance(X, tuple) else "X"
+        if x.ndim == 0 or y.ndim == 0 or x.shape[0] != y.shape[0]:
+            raise ValueError(f"{name}: {what} and y must hold the same number of examples (first axis), got "
+                             f"{what} of shape {tuple(x.shape)} and y of shape {tuple(y.shape)}")
+    if y.shape[0] == 0:
+        raise ValueError(f"{name} holds no examples (X has shape {tuple(_first(X).shape)})")
     return X, y
 
 
 def _is_pair(data) -> bool:
-    return (isinstance(data, (tuple, list)) and len(data) == 2
-            and all(hasattr(t, "shape") and len(getattr(t, "shape")) >= 1 for t in data))
+    """``(X, y)`` with y an array and X an array or a tuple of them (not a list of two batches)."""
+    return isinstance(data, (tuple, list)) and len(data) == 2 and _is_array(data[1]) and _is_inputs(data[0])
 
 
 def batches(X, y, batch_size: int, shuffle: bool = True, generator=None):
     """Mini-batches ``(X[idx], y[idx])`` covering every example once, in a random order drawn
     from ``generator`` (a seeded ``torch.Generator``) when ``shuffle``; the last batch is
-    smaller when ``batch_size`` does not divide N."""
+    smaller when ``batch_size`` does not divide N. A tuple X (several inputs) is cut alike."""
     torch = _torch()
-    N = X.shape[0]
-    order = torch.randperm(N, generator=generator).to(X.device) if shuffle else None
+    N = y.shape[0]
+    order = torch.randperm(N, generator=generator).to(y.device) if shuffle else None
     for start in range(0, N, batch_size):
         if order is None:
-            yield X[start:start + batch_size], y[start:start + batch_size]
+            part = slice(start, start + batch_size)
         else:
-            idx = order[start:start + batch_size]
-            yield X[idx], y[idx]
+            part = order[start:start + batch_size]
+        yield _map_inputs(lambda x: x[part], X), y[part]
 
 
 # -------------------------------------------------- checking loss inputs ---
@@ -200,6 +237,8 @@ def _loss_name(loss_fn) -> str:
 
 
 def _describe(t) -> str:
+    if isinstance(t, tuple):   # the inputs of a model with several
+        return "inputs of " + " and ".join(_describe(x) for x in t)
     return f"shape {tuple(t.shape)}, dtype {str(t.dtype).replace('torch.', '')}"
 
 
@@ -238,7 +277,7 @@ def check_loss_inputs(out, y, loss_fn) -> None:
 
 def _forward(model, xb):
     try:
-        return model(xb)
+        return model(*xb) if isinstance(xb, tuple) else model(xb)
     except (RuntimeError, ValueError, TypeError, IndexError) as err:
         raise ValueError(f"the model could not take a batch of inputs with {_describe(xb)}: {err}") from err
 
@@ -278,7 +317,7 @@ def _batch_source(data, batch_size, shuffle, generator, model):
     """An iterable of (X, y) batches: a DataLoader or list of batches as given, a pair cut into batches."""
     if _is_pair(data):
         X, y = as_tensors(data, model)
-        return batches(X, y, batch_size or X.shape[0], shuffle, generator)
+        return batches(X, y, batch_size or y.shape[0], shuffle, generator)
     if isinstance(data, Iterable):
         return data
     raise ValueError(f"data must be a pair (X, y) of arrays or tensors, a DataLoader, or an iterable of (X, y) "
@@ -293,7 +332,8 @@ def train_one_epoch(model, loader_or_batches, loss_fn, optimizer, device=None, *
     ``(X, y)`` that is cut into batches of ``batch_size`` (full batch when None), shuffled
     with ``generator``. Batches are moved to ``device`` (default: where the model is).
     Returns ``{"loss", "accuracy", "examples", "seconds"}``: the mean loss and accuracy over
-    the epoch's examples (accuracy NaN for regression). ``threads``: see :func:`cpu_threads`.
+    the epoch's examples (accuracy NaN for regression). ``threads``: see
+    :func:`coursekit.device.cpu_threads`.
     """
     torch = _torch()
     dtype, model_device = _model_dtype_and_device(model)
@@ -311,14 +351,14 @@ def _one_epoch(model, loader_or_batches, loss_fn, optimizer, device, dtype, batc
     n = 0
     start = time.perf_counter()
     for xb, yb in _batch_source(loader_or_batches, batch_size, shuffle, generator, model):
-        xb = _to_tensor(xb, "a batch of inputs", dtype).to(device, non_blocking=True)
+        xb = _map_inputs(lambda x: x.to(device, non_blocking=True), _to_inputs(xb, "a batch of inputs", dtype))
         yb = _to_tensor(yb, "a batch of targets", dtype).to(device, non_blocking=True)
         out = _forward(model, xb)
         loss = _loss(loss_fn, out, yb, check=n == 0)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        size = xb.shape[0]
+        size = yb.shape[0]
         n += size
         with torch.no_grad():   # sums stay on the device: one synchronization per epoch, not per batch
             loss_sum += loss.detach().double() * size
@@ -333,10 +373,11 @@ def _one_epoch(model, loader_or_batches, loss_fn, optimizer, device, dtype, batc
             "examples": n, "seconds": time.perf_counter() - start}
 
 
-def evaluate(model, data, loss_fn=None, device=None, batch_size: int = 1024) -> dict[str, float]:
+def evaluate(model, data, loss_fn=None, device=None, batch_size: int = 1024, threads="auto") -> dict[str, float]:
     """Loss and accuracy of ``model`` on ``data`` (a pair (X, y) or a DataLoader), in evaluation
     mode and without gradients: ``{"loss", "accuracy", "examples"}`` (loss NaN without ``loss_fn``,
-    accuracy NaN for regression). The model's train/eval mode is restored afterwards."""
+    accuracy NaN for regression). The model's train/eval mode is restored afterwards.
+    ``threads``: see :func:`coursekit.device.cpu_threads`."""
     torch = _torch()
     dtype, model_device = _model_dtype_and_device(model)
     device = torch.device(device) if device is not None else model_device
@@ -344,12 +385,12 @@ def evaluate(model, data, loss_fn=None, device=None, batch_size: int = 1024) -> 
     model.eval()
     loss_sum, correct_sum, n, has_acc = 0.0, 0.0, 0, False
     try:
-        with torch.no_grad():
+        with torch.no_grad(), cpu_threads(threads, model, device):
             for xb, yb in _batch_source(data, batch_size, False, None, model):
-                xb = _to_tensor(xb, "a batch of inputs", dtype).to(device)
+                xb = _map_inputs(lambda x: x.to(device), _to_inputs(xb, "a batch of inputs", dtype))
                 yb = _to_tensor(yb, "a batch of targets", dtype).to(device)
                 out = _forward(model, xb)
-                size = xb.shape[0]
+                size = yb.shape[0]
                 if loss_fn is not None:
                     loss_sum += float(_loss(loss_fn, out, yb, check=n == 0)) * size
                 correct = _correct(out, yb, loss_fn)
@@ -365,20 +406,23 @@ def evaluate(model, data, loss_fn=None, device=None, batch_size: int = 1024) -> 
             "accuracy": correct_sum / n if has_acc else math.nan, "examples": n}
 
 
-def predict(model, X, device=None, batch_size: int = 1024, classes: bool = False):
-    """The model's outputs for inputs ``X`` (array or tensor), in evaluation mode, as a CPU tensor;
-    ``classes=True`` returns the predicted class of each row instead (argmax; one output: > 0)."""
+def predict(model, X, device=None, batch_size: int = 1024, classes: bool = False, threads="auto"):
+    """The model's outputs for inputs ``X`` (array or tensor; a tuple of them for a model called as
+    ``model(*X)``), in evaluation mode, as a CPU tensor; ``classes=True`` returns the predicted
+    class of each row instead (argmax; one output: > 0). ``threads``: see
+    :func:`coursekit.device.cpu_threads`."""
     torch = _torch()
     dtype, model_device = _model_dtype_and_device(model)
     device = torch.device(device) if device is not None else model_device
-    X = _to_tensor(X, "X", dtype)
+    X = _to_inputs(X, "X", dtype)
     was_training = model.training
     model.eval()
     outs = []
     try:
-        with torch.no_grad():
-            for start in range(0, X.shape[0], batch_size):
-                outs.append(_forward(model, X[start:start + batch_size].to(device)).cpu())
+        with torch.no_grad(), cpu_threads(threads, model, device):
+            for start in range(0, _first(X).shape[0], batch_size):
+                part = _map_inputs(lambda x: x[start:start + batch_size].to(device), X)
+                outs.append(_forward(model, part).cpu())
     finally:
         model.train(was_training)
     out = torch.cat(outs) if outs else torch.zeros(0)
@@ -400,40 +444,6 @@ def _make_optimizer(optimizer, model):
                      f"got {type(optimizer).__name__}")
 
 
-# Intra-op threads on the CPU. Measured on the course machines (2 cores shared by other
-# work, benchmarks/bench_nn.py): for MLPs of 3e3 to 6.5e5 parameters, one thread trained
-# faster than two in wall and CPU time, by 15-30x under load (OpenMP's worker threads spin
-# while they wait for a descheduled partner) and by 1.1-1.4x even with passive waiting. Small
-# layers give a second thread nothing to split; only large models gain from more threads.
-AUTO_THREADS_MAX_PARAMS = 1_000_000
-
-
-@contextmanager
-def cpu_threads(threads, model=None, device=None):
-    """Use ``threads`` intra-op threads inside the block (on the CPU), then restore the setting.
-
-    ``threads``: an int, None (leave torch's setting) or "auto": one thread for a model under
-    :data:`AUTO_THREADS_MAX_PARAMS` parameters on the CPU, torch's setting otherwise.
-    """
-    torch = _torch()
-    wanted = None
-    if threads == "auto":
-        on_cpu = device is None or torch.device(device).type == "cpu"
-        if on_cpu and model is not None and sum(p.numel() for p in model.parameters()) < AUTO_THREADS_MAX_PARAMS:
-            wanted = 1
-    elif threads is not None:
-        wanted = whole_number("threads", threads, 1, meaning="intra-op CPU threads, or 'auto' or None",
-                              allow_float=False)
-    before = torch.get_num_threads()
-    if wanted is not None and wanted != before:
-        torch.set_num_threads(wanted)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
-
-
 def _progress_bar(epochs: int, progress):
     if not progress:
         return None
@@ -450,7 +460,8 @@ def train(model, data, loss_fn, optimizer, epochs: int, batch_size: int = 32, va
     """Train ``model`` on ``data`` for ``epochs`` passes and return its :class:`History`.
 
     ``data`` / ``val_data``: a pair ``(X, y)`` of tensors or NumPy arrays, or a DataLoader
-    (whose own batch size and shuffling then apply). ``loss_fn``: a loss with mean reduction,
+    (whose own batch size and shuffling then apply); X may be a tuple of arrays or tensors,
+    the inputs of a model called as ``model(*X)``. ``loss_fn``: a loss with mean reduction,
     e.g. ``torch.nn.CrossEntropyLoss()``. ``optimizer``: a ``torch.optim`` optimizer over the
     model's parameters (or a function ``params -> optimizer``). ``device``: default
     :func:`coursekit.device.get_device`; the model is moved there. ``seed``: seeds every
@@ -458,8 +469,9 @@ def train(model, data, loss_fn, optimizer, epochs: int, batch_size: int = 32, va
     or False. ``patience``: stop when the validation loss (the training loss without
     validation data) has not improved by more than ``min_delta`` for that many epochs;
     with ``restore_best`` the model then gets the weights of its best epoch back.
-    ``threads``: CPU intra-op threads while training ("auto": one for models under
-    :data:`AUTO_THREADS_MAX_PARAMS` parameters, see :func:`cpu_threads`; None: torch's setting).
+    ``threads``: CPU threads (torch's and BLAS's) while training: "auto", the workbook's
+    policy (one for models under 1 M parameters, see :func:`coursekit.device.threads_for`),
+    an int, or None (the libraries' own settings).
     """
     torch = _torch()
     epochs = whole_number("epochs", epochs, 0, meaning="passes over the training data", allow_float=False)
@@ -479,12 +491,14 @@ def train(model, data, loss_fn, optimizer, epochs: int, batch_size: int = 32, va
     optimizer = _make_optimizer(optimizer, model)
     generator = torch.Generator().manual_seed(seed)   # the shuffling, on the CPU: the same order on any device
     if _is_pair(data):
-        X, y = (t.to(device) for t in as_tensors(data, model, "data"))
+        X, y = as_tensors(data, model, "data")
+        X, y = _map_inputs(lambda x: x.to(device), X), y.to(device)
         train_source = lambda: batches(X, y, batch_size, shuffle, generator)  # noqa: E731
     else:
         train_source = lambda: _batch_source(data, batch_size, shuffle, generator, model)  # noqa: E731
     if val_data is not None and _is_pair(val_data):
-        val_data = tuple(t.to(device) for t in as_tensors(val_data, model, "val_data"))
+        X_val, y_val = as_tensors(val_data, model, "val_data")
+        val_data = (_map_inputs(lambda x: x.to(device), X_val), y_val.to(device))
 
     history = History(monitor="val_loss" if val_data is not None else "train_loss")
     best_loss, best_state, waited = math.inf, None, 0

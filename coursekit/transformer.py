@@ -26,6 +26,7 @@ from torch import nn
 
 from ._validate import whole_number
 from .attention import LUONG_SCORES, positional_encoding, split_heads
+from .device import cpu_threads, model_threads
 
 __all__ = [
     "CausalSelfAttention", "TransformerBlock", "TinyTransformer", "SORTER_CONFIG", "warmup_cosine",
@@ -136,6 +137,7 @@ class TinyTransformer(nn.Module):
             x = block(x)
         return self.head(self.norm(x))
 
+    @model_threads
     @torch.no_grad()
     def attention_maps(self, tokens) -> np.ndarray:
         """The attention weights of every layer and head for ``tokens`` (T,) or (B, T):
@@ -174,6 +176,7 @@ def numpy_attention_params(block: TransformerBlock) -> dict[str, np.ndarray]:
     return params
 
 
+@model_threads
 @torch.no_grad()
 def attention_qkv(model: TinyTransformer, tokens) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Every layer's queries, keys and values for one sequence, per head, computed by the
@@ -275,6 +278,7 @@ def sorted_output(logits: torch.Tensor, length: int) -> torch.Tensor:
     return logits[:, -length:].argmax(dim=-1)
 
 
+@model_threads
 @torch.no_grad()
 def sort_accuracy(model: nn.Module, n: int = 2000, length: int = 10, vocab: int = 10, seed: int = 12345,
                   batch_size: int = 1000) -> float:
@@ -307,6 +311,7 @@ def sort_sequence(model: nn.Module, digits, length: int = 10) -> np.ndarray:
     return np.concatenate([digits, written[:-1]])
 
 
+@model_threads
 @torch.no_grad()
 def generate(model: nn.Module, x, steps: int) -> np.ndarray:
     """Greedy decoding with a decoder-only model: append the most probable next token ``steps`` times.
@@ -402,20 +407,16 @@ class Seq2Seq(nn.Module):
         q_tilde = torch.tanh(self.W_c(torch.cat([c, q], dim=-1)))
         return self.W_s(q_tilde), state
 
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
         """Teacher forcing: src (B, T_x) and the shifted targets tgt_in (B, T_y) → logits (B, T_y, vocab).
 
-        Called with one tensor (as ``coursekit.train`` calls a model: one input per batch), it
-        holds src and tgt_in side by side, (B, 2T), as :func:`seq2seq_batch` makes them."""
-        if tgt_in is None:
-            if src.shape[1] % 2:
-                raise ValueError(f"one input tensor must hold src and tgt_in side by side, (B, 2T); got "
-                                 f"shape {tuple(src.shape)}")
-            src, tgt_in = src.chunk(2, dim=1)
+        ``coursekit.train`` calls it as ``model(*X)`` with the inputs X = (src, tgt_in) of the
+        batches :func:`seq2seq_batch` makes."""
         H, h_last = self.encode(src)
         logits, _ = self.decode(tgt_in, H, h_last)
         return logits
 
+    @model_threads
     @torch.no_grad()
     def greedy(self, src: torch.Tensor, steps: int) -> torch.Tensor:
         """Greedy decoding of ``steps`` symbols for a batch, feeding back each prediction."""
@@ -434,10 +435,11 @@ class Seq2Seq(nn.Module):
 
 def seq2seq_batch(batch_size: int, length: int, task: str = "copy", vocab: int = 10,
                   generator: torch.Generator | None = None):
-    """A batch (x, tgt) for a toy task: "copy" or "reverse" ``length`` random symbols.
+    """A batch ((src, tgt_in), tgt) for a toy task: "copy" or "reverse" ``length`` random symbols.
 
-    x = [src, tgt_in] side by side, (B, 2·length), the one input :class:`Seq2Seq` takes from
-    ``coursekit.train``; tgt_in is the target shifted right behind <BOS> (teacher forcing)."""
+    src, tgt_in and tgt are (B, length); tgt_in is the target shifted right behind <BOS>
+    (teacher forcing). (src, tgt_in) are the two inputs of :class:`Seq2Seq`, which
+    ``coursekit.train`` passes as ``model(src, tgt_in)``."""
     src = torch.randint(vocab, (batch_size, length), generator=generator)
     if task == "copy":
         tgt = src.clone()
@@ -446,7 +448,7 @@ def seq2seq_batch(batch_size: int, length: int, task: str = "copy", vocab: int =
     else:
         raise ValueError(f"task must be 'copy' or 'reverse', got {task!r}")
     tgt_in = torch.cat([torch.full((batch_size, 1), vocab, dtype=torch.long), tgt[:, :-1]], dim=1)
-    return torch.cat([src, tgt_in], dim=1), tgt
+    return (src, tgt_in), tgt
 
 
 class Seq2SeqBatches(torch.utils.data.IterableDataset):
@@ -484,7 +486,8 @@ def seq2seq_step_fn(model: Seq2Seq, src):
 
     @torch.no_grad()
     def step(state, token):
-        logits, new_state = model.decode(torch.tensor([[token]]), H, state)
+        with cpu_threads("auto", model):   # one small step at a time: the workbook's thread policy
+            logits, new_state = model.decode(torch.tensor([[token]]), H, state)
         return torch.log_softmax(logits[0, -1], dim=-1).double().numpy(), new_state
 
     return step, h_last

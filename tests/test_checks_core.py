@@ -127,6 +127,43 @@ def test_quiz_answers():
     assert checks.check_answer(lambda: " Free ", checks.answer_digest("free"), name="q", verbose=False).passed
 
 
+def test_quiz_convert_brings_equivalent_answers_to_one_form():
+    """check_answer(convert=) is the one place a quiz's answer is normalized before its digest is compared."""
+    digest = checks.answer_digest(3)
+    seen = []
+
+    def as_option(answer):
+        seen.append(answer)
+        return int(next(iter(answer))) if isinstance(answer, (set, list)) else int(answer)
+
+    for given in (3, "3", 3.0, {3}, [3], np.int64(3)):
+        assert checks.check_answer(lambda: given, digest, name="q", verbose=False, convert=as_option).passed, given
+        assert checks.check_answer(given, digest, name="q", verbose=False, convert=as_option).passed, given
+    assert not checks.check_answer(lambda: "3", digest, name="q", verbose=False).passed   # without convert
+    seen.clear()
+    wrong = checks.check_answer(lambda: 4, digest, name="q", verbose=False, convert=as_option)
+    assert wrong.status == WRONG and seen == [4]
+
+    def stub():
+        raise NotImplementedError()
+
+    seen.clear()
+    assert checks.check_answer(stub, digest, name="q", verbose=False, convert=as_option).status == NOT_ATTEMPTED
+    assert checks.check_answer(lambda: 1 / 0, digest, name="q", verbose=False, convert=as_option).status == ERROR
+    none = checks.check_answer(lambda: None, digest, name="q", verbose=False, convert=as_option)
+    assert none.status == WRONG and "None" in none.message and seen == []   # never converted
+    # an answer convert cannot read is judged as given: wrong, not an error of the student's function
+    odd = checks.check_answer(lambda: "three", digest, name="q", verbose=False, convert=as_option)
+    assert odd.status == WRONG and "raised" not in odd.message
+    # what the answer function prints is still captured
+
+    def chatty():
+        print("thinking")
+        return "3"
+    talk = checks.check_answer(chatty, digest, name="q", verbose=False, convert=as_option)
+    assert talk.passed and "thinking" in talk.printed
+
+
 def test_digest_does_not_contain_the_answer():
     assert "free" not in checks.answer_digest("free")
 

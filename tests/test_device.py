@@ -271,3 +271,75 @@ def test_doctor_does_not_switch_the_notebook_to_live_figures():
             "print('ipympl' in sys.modules, 'ipympl.backend_nbagg' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+# ------------------------------------------------------- the thread policy ---
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_threads_for_is_one_thread_for_small_work_on_the_cpu():
+    small = torch.nn.Linear(10, 10)
+    large = torch.nn.Linear(1000, 1000)                      # 1,001,000 parameters
+    assert dev.threads_for(small) == 1
+    assert dev.threads_for(large) is None                    # the libraries' own setting
+    assert dev.threads_for(dev.SMALL_WORK_PARAMS - 1) == 1 and dev.threads_for(dev.SMALL_WORK_PARAMS) is None
+    assert dev.threads_for(small, "cuda") is None and dev.threads_for(small, torch.device("cuda:1")) is None
+    assert dev.threads_for(small, "cpu") == 1
+    assert dev.threads_for(object()) is None                 # size unknown: leave the settings alone
+    from coursekit import nn as cnn
+
+    net = cnn.mlp([4, 8, 3], "relu", rng=0)                  # a NumPy network: counted by its arrays
+    assert dev.threads_for(net) == 1
+    assert dev._parameter_count(net) == 4 * 8 + 8 + 8 * 3 + 3
+
+
+def test_cpu_threads_sets_torch_and_blas_threads_and_restores_both():
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    with threadpool_limits(2, user_api="blas"):              # as a machine with two cores starts
+        torch.set_num_threads(2)
+        try:
+            with dev.cpu_threads("auto", torch.nn.Linear(4, 4)):
+                assert torch.get_num_threads() == 1
+                assert _blas_threads() and set(_blas_threads()) == {1}
+            assert torch.get_num_threads() == 2 and set(_blas_threads()) == {2}
+            with dev.cpu_threads("auto", torch.nn.Linear(1000, 1000)):   # large: left alone
+                assert torch.get_num_threads() == 2 and set(_blas_threads()) == {2}
+            with dev.cpu_threads(None):
+                assert torch.get_num_threads() == 2
+            with dev.cpu_threads(1):
+                assert torch.get_num_threads() == 1 and set(_blas_threads()) == {1}
+                torch.set_num_threads(1)
+            assert torch.get_num_threads() == 2 and set(_blas_threads()) == {2}
+            with pytest.raises(ValueError, match="threads"):
+                with dev.cpu_threads(0):
+                    pass
+            with pytest.raises(ValueError, match="threads"):
+                with dev.cpu_threads("two"):
+                    pass
+            with pytest.raises(RuntimeError):                # restored when the block raises, too
+                with dev.cpu_threads(1):
+                    raise RuntimeError("student code failed")
+            assert torch.get_num_threads() == 2 and set(_blas_threads()) == {2}
+        finally:
+            torch.set_num_threads(before)
+
+
+def test_model_threads_runs_a_function_of_a_model_under_the_policy():
+    seen = []
+
+    @dev.model_threads
+    def forward_count(model, x, *, times=1):
+        """Run the model."""
+        seen.append((torch.get_num_threads(), set(_blas_threads())))
+        return model(x).shape, times
+
+    before = torch.get_num_threads()
+    assert forward_count(torch.nn.Linear(3, 2), torch.zeros(5, 3), times=2) == ((5, 2), 2)
+    assert seen == [(1, {1})] and torch.get_num_threads() == before
+    assert forward_count.__doc__ == "Run the model." and forward_count.__name__ == "forward_count"

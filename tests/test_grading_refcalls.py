@@ -163,7 +163,7 @@ class Layer:
 def test_a_coursekit_function_calls_its_own_helpers_not_what_it_is_handed():
     """The kernel's record calls a call of a coursekit function "inner" (excused) only where the
     caller's own code makes it; a reference handed to a coursekit function that calls its argument
-    (``threads_as_train(pla_update)(w, x, y)``, a layer's activation) is the answer's call."""
+    (``model_threads(pla_update)(w, x, y)``, a layer's activation) is the answer's call."""
     from coursekit.grading.sandbox import _called_by_own_code as own
 
     space: dict = {}

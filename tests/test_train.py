@@ -187,17 +187,90 @@ def test_train_one_epoch_is_reusable_step_by_step():
     assert T.train_one_epoch(model, batches, torch.nn.CrossEntropyLoss(), opt)["examples"] == 30
 
 
-def test_cpu_threads_context_restores_the_setting():
+def test_train_evaluate_and_predict_compute_small_models_on_one_thread(monkeypatch):
+    """The workbook's thread policy (coursekit.device.cpu_threads) around training, evaluation and prediction."""
+    seen = []
+
+    class Spy(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = small_model()
+
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return self.net(x)
+
     before = torch.get_num_threads()
-    model = small_model()
-    with T.cpu_threads("auto", model, "cpu"):
-        assert torch.get_num_threads() == 1
-    assert torch.get_num_threads() == before
-    with T.cpu_threads(None, model):
-        assert torch.get_num_threads() == before
+    X, y = toy_data(n=16)
+    model = Spy()
+    fit(model, (X, y), epochs=1, batch_size=8)
+    T.evaluate(model, (X, y), torch.nn.CrossEntropyLoss())
+    T.predict(model, X)
+    assert seen and set(seen) == {1} and torch.get_num_threads() == before
+    seen.clear()
+    fit(model, (X, y), epochs=1, threads=None)                # None: torch's own setting
+    assert set(seen) == {before}
     with pytest.raises(ValueError, match="threads"):
-        with T.cpu_threads(0):
-            pass
+        fit(model, (X, y), epochs=1, threads=0)
+
+
+class TwoInputs(torch.nn.Module):
+    """y = f(a + W b): a model called as model(a, b), as an encoder-decoder takes a source and a target."""
+
+    def __init__(self, seed=0):
+        super().__init__()
+        set_seed(seed)
+        self.mix = torch.nn.Linear(3, 2, bias=False)
+        self.head = small_model(seed)
+
+    def forward(self, a, b):
+        return self.head(a + self.mix(b))
+
+
+def two_input_data(n=48, seed=0):
+    X, y = toy_data(n=n, seed=seed)
+    b = torch.randn(n, 3, generator=torch.Generator().manual_seed(seed))
+    return X, b, y
+
+
+def test_a_tuple_X_is_the_inputs_of_a_model_with_several():
+    a, b, y = two_input_data()
+    loss_fn = torch.nn.CrossEntropyLoss()
+    model = TwoInputs()
+    history = T.train(model, ((a, b.numpy()), y), loss_fn, torch.optim.SGD(model.parameters(), lr=0.05), epochs=3,
+                      batch_size=8, val_data=((a[:16], b[:16]), y[:16]), progress=False, device="cpu")
+    assert history.epochs == 3 and history.train_loss[-1] < history.train_loss[0]
+    # the same run by hand: the same shuffling (seed 0), batch by batch, model(a_batch, b_batch)
+    reference = TwoInputs()
+    opt = torch.optim.SGD(reference.parameters(), lr=0.05)
+    generator = torch.Generator().manual_seed(0)
+    for _ in range(3):
+        for idx in torch.randperm(48, generator=generator).split(8):
+            opt.zero_grad()
+            loss_fn(reference(a[idx], b[idx]), y[idx]).backward()
+            opt.step()
+    for p, q in zip(model.parameters(), reference.parameters()):
+        torch.testing.assert_close(p, q)
+    with torch.no_grad():
+        expected_out = reference(a, b)
+    torch.testing.assert_close(T.predict(model, (a, b), batch_size=10), expected_out)
+    result = T.evaluate(model, ((a, b), y), loss_fn, batch_size=10)
+    assert result["examples"] == 48 and math.isclose(result["loss"], float(loss_fn(expected_out, y)), rel_tol=1e-5)
+    assert result["accuracy"] == pytest.approx(float((expected_out.argmax(1) == y).double().mean()))
+    # a DataLoader of ((a, b), y) batches works alike
+    loader = DataLoader(TensorDataset(a, b, y), batch_size=16)
+    batches = [((xa, xb), yb) for xa, xb, yb in loader]
+    assert T.evaluate(model, batches, loss_fn)["examples"] == 48
+    assert T.train_one_epoch(model, batches, loss_fn, torch.optim.SGD(model.parameters(), lr=0.01))["examples"] == 48
+
+
+def test_a_tuple_X_with_too_few_rows_or_the_wrong_inputs_is_named():
+    a, b, y = two_input_data()
+    model = TwoInputs()
+    with pytest.raises(ValueError, match=r"X\[1\] and y must hold the same number of examples.*\(47, 3\)"):
+        fit(model, ((a, b[:47]), y), epochs=1)
+    with pytest.raises(ValueError, match="could not take a batch of inputs with inputs of shape"):
+        fit(model, ((a, b[:, :2]), y), epochs=1)
 
 
 def test_progress_bar_text_and_off(capsys):

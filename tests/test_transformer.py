@@ -149,11 +149,9 @@ def test_sort_accuracy_and_greedy_generation_agree_with_an_oracle():
 def test_seq2seq_shapes_and_attention_rows(attention, context):
     torch.manual_seed(0)
     model = TR.Seq2Seq(10, hidden=8, embed=4, attention=attention, context=context)
-    x, tgt = TR.seq2seq_batch(3, 5, "reverse", generator=torch.Generator().manual_seed(0))
-    src, tgt_in = x[:, :5], x[:, 5:]
+    (src, tgt_in), tgt = TR.seq2seq_batch(3, 5, "reverse", generator=torch.Generator().manual_seed(0))
     torch.testing.assert_close(tgt, src.flip(1))
-    logits = model(x)                                   # one tensor, as coursekit.train calls it
-    torch.testing.assert_close(model(src, tgt_in), logits)
+    logits = model(src, tgt_in)
     assert logits.shape == (3, 5, 10)
     if attention is None:
         assert model.weights is None
@@ -171,8 +169,7 @@ def test_seq2seq_attention_is_luongs_global_attention(kind):
     on its decoder states, with its W_a (and v_a) in the deck's convention."""
     torch.manual_seed(1)
     model = TR.Seq2Seq(10, hidden=6, embed=4, attention=kind).double()
-    x, _ = TR.seq2seq_batch(2, 4, "copy", generator=torch.Generator().manual_seed(1))
-    src, tgt_in = x.chunk(2, dim=1)
+    (src, tgt_in), _ = TR.seq2seq_batch(2, 4, "copy", generator=torch.Generator().manual_seed(1))
     H, h_last = model.encode(src)
     q, _ = model.decoder(model.tgt_embedding(tgt_in), h_last)
     model.decode(tgt_in, H, h_last)
@@ -190,8 +187,7 @@ def test_seq2seq_attention_is_luongs_global_attention(kind):
 def test_seq2seq_greedy_matches_the_generic_decoders():
     torch.manual_seed(2)
     model = TR.Seq2Seq(10, hidden=8, embed=4, attention="dot")
-    src, _ = TR.seq2seq_batch(3, 6, "copy", generator=torch.Generator().manual_seed(2))
-    src = src[:, :6]
+    (src, _), _ = TR.seq2seq_batch(3, 6, "copy", generator=torch.Generator().manual_seed(2))
     batch_greedy = model.greedy(src, 6)
     for b in range(3):
         step, state = TR.seq2seq_step_fn(model, src[b].numpy())
@@ -205,8 +201,7 @@ def test_seq2seq_greedy_matches_the_generic_decoders():
 def test_seq2seq_batches_and_errors():
     batches = list(TR.Seq2SeqBatches(12, lengths=[3, 5], batch_size=4, task="copy"))
     assert len(batches) == 12 and {b[1].shape[1] for b in batches} == {3, 5}
-    for x, tgt in batches:
-        src, tgt_in = x.chunk(2, dim=1)
+    for (src, tgt_in), tgt in batches:
         torch.testing.assert_close(src, tgt)
         assert torch.all(tgt_in[:, 0] == 10) and torch.equal(tgt_in[:, 1:], tgt[:, :-1])
     with pytest.raises(ValueError, match="attention must be None or one of"):

@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import linear, nn
 from .core import Case, CheckResult, check_answer, check_function, random_cases
-from .nn import _call, option, rounded
+from .nn import option, rounded
 
 # ------------------------------------------------------------- exercises ---
 
@@ -173,7 +173,7 @@ _SIGMA_PRIME_MAX_DIGEST = "a30a043314fa89294fa2c1c989a01fbb5329e5c085a5c5a8d2731
 def check_zero_gradient_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 000: when is ∂eₙ/∂w_{i1}^(L) = -2(yₙ - s₁^(L)) x_i^(L-1) zero? ① yₙ = s₁^(L),
     ② x_i^(L-1) = 0, ③ s_i^(L-1) = 0, ④ all of the above."""
-    return check_answer(_call(answer_fn, option), _ZERO_GRADIENT_DIGEST, name="answer_zero_gradient", points=points,
+    return check_answer(answer_fn, _ZERO_GRADIENT_DIGEST, convert=option, name="answer_zero_gradient", points=points,
                         expected_type="the option number, 1 to 4", verbose=verbose,
                         hint="a product is zero when one factor is; and x_i^(L-1) = tanh(s_i^(L-1)).")
 
@@ -183,7 +183,7 @@ def check_weight_count_quiz(answer_fn: Callable, *, points: int = 1, verbose: bo
     def as_int(answer):
         return int(answer) if isinstance(answer, (int, float, np.integer, np.floating)) and not isinstance(
             answer, bool) and float(answer).is_integer() else answer
-    return check_answer(_call(answer_fn, as_int), _WEIGHTS_351_DIGEST, name="answer_weights_3_5_1", points=points,
+    return check_answer(answer_fn, _WEIGHTS_351_DIGEST, convert=as_int, name="answer_weights_3_5_1", points=points,
                         expected_type="a whole number", verbose=verbose,
                         hint="layer ℓ has (d^(ℓ-1) + 1) × d^(ℓ) weights: every unit of the layer below, plus x₀ = 1, "
                              "connects to every unit of layer ℓ.")
@@ -191,6 +191,6 @@ def check_weight_count_quiz(answer_fn: Callable, *, points: int = 1, verbose: bo
 
 def check_sigma_prime_max_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """The decks say σ'(z) "< 1". What is the largest value σ'(z) = σ(z)(1 - σ(z)) takes?"""
-    return check_answer(_call(answer_fn, rounded(4)), _SIGMA_PRIME_MAX_DIGEST, name="answer_sigma_prime_max",
+    return check_answer(answer_fn, _SIGMA_PRIME_MAX_DIGEST, convert=rounded(4), name="answer_sigma_prime_max",
                         points=points, expected_type="a number", verbose=verbose,
                         hint="s(1 - s) for s in (0, 1) is a parabola: where is its top?")

@@ -135,23 +135,20 @@ _SHARING_DIGEST = "b34781bcd71aeeab099331e04b276dbdbc522a54a8ee3c9b53a24653c39e6
 _RESNET_PATHS_DIGEST = "2c624232cdd221771294dfbb310aca000a0df6ac8b66b696d90ef06fdefb64a3"
 
 
-def _numbers(answer_fn: Callable):
+def _numbers(answer):
     """An answer of several numbers as a tuple of ints (lists, arrays and floats like 28.0 accepted)."""
-    def normalized():
-        answer = answer_fn() if callable(answer_fn) else answer_fn
-        if isinstance(answer, (list, tuple, np.ndarray)):
-            try:
-                values = [float(a) for a in answer]
-            except (TypeError, ValueError):
-                return answer
-            return tuple(int(v) if v.is_integer() else v for v in values)
-        return answer
-    return normalized
+    if isinstance(answer, (list, tuple, np.ndarray)):
+        try:
+            values = [float(a) for a in answer]
+        except (TypeError, ValueError):
+            return answer
+        return tuple(int(v) if v.is_integer() else v for v in values)
+    return answer
 
 
 def check_cs231n_layer_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 001: six 5×5 filters (stride 1, no padding) on a 32×32×3 image: (output height, output depth, parameters)."""
-    return check_answer(_numbers(answer_fn), _CS231N_LAYER_DIGEST, name="answer_cs231n_layer", points=points,
+    return check_answer(answer_fn, _CS231N_LAYER_DIGEST, convert=_numbers, name="answer_cs231n_layer", points=points,
                         verbose=verbose, expected_type="a tuple of three integers (height, depth, parameters)",
                         hint="height: the output-size formula; depth: one feature map per filter; parameters: each "
                              "filter extends the full depth of the input, and has a bias.")
@@ -159,7 +156,7 @@ def check_cs231n_layer_quiz(answer_fn: Callable, *, points: int = 1, verbose: bo
 
 def check_sharing_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 000: a 6×6 input to a 4×4 map. Weights when (fully connected, locally connected 3×3, shared 3×3)?"""
-    return check_answer(_numbers(answer_fn), _SHARING_DIGEST, name="answer_weight_sharing", points=points,
+    return check_answer(answer_fn, _SHARING_DIGEST, convert=_numbers, name="answer_weight_sharing", points=points,
                         verbose=verbose, expected_type="a tuple of three integers, no biases",
                         hint="fully connected: every one of the 16 outputs sees all 36 inputs; locally connected: "
                              "each output sees only its 3×3 window, with its own weights; shared: one 3×3 filter "

@@ -418,19 +418,37 @@ def answer_digest(answer) -> str:
     return hashlib.sha256(json.dumps(_normalize(answer), sort_keys=True).encode()).hexdigest()
 
 
-def check_answer(answer_fn: Callable[[], Any], digest: str, *, name: str, points: float = 1.0,
-                 expected_type: str = "", hint: str = "", verbose: bool = True) -> CheckResult:
-    """Check a quiz answer returned by ``answer_fn()`` against a stored digest."""
-    _note_kind("quiz")
+def _call_answer(answer_fn) -> tuple[Any, str | None, str]:
+    """``(answer, failed, printed)``: the student's answer (``answer_fn()``, or the value itself if
+    it is not a function); ``failed`` is NOT_ATTEMPTED or what the function raised, else None."""
+    answer, failed = None, None
     with capture_prints() as out:
         try:
             answer = answer_fn() if callable(answer_fn) else answer_fn
-            failed = None
         except NotImplementedError:
             failed = NOT_ATTEMPTED
         except (Exception, SystemExit) as err:
             failed = f"your answer function raised {_student_error(err)}"
-    printed = out[0]
+    return answer, failed, out[0]
+
+
+def check_answer(answer_fn: Callable[[], Any], digest: str, *, name: str, points: float = 1.0,
+                 expected_type: str = "", hint: str = "", verbose: bool = True,
+                 convert: Callable[[Any], Any] | None = None) -> CheckResult:
+    """Check a quiz answer returned by ``answer_fn()`` against a stored digest.
+
+    ``convert`` brings the answers that mean the same to one form before the digest is taken
+    (e.g. the option 3 given as 3, "3" or {3}; a number rounded to the decimals the question
+    asks for); the digest is of the converted form. It is not called on None, and an answer it
+    cannot convert (it raises) is compared as given.
+    """
+    _note_kind("quiz")
+    answer, failed, printed = _call_answer(answer_fn)
+    if convert is not None and failed is None and answer is not None:
+        try:
+            answer = convert(answer)
+        except Exception:
+            pass
     if failed == NOT_ATTEMPTED:
         return _not_attempted(name, points, verbose, printed=printed)
     if failed:
@@ -459,21 +477,14 @@ def record_answer(answer_fn: Callable[[], Any], *, name: str = "answer", verbose
     ``coursekit release`` puts this in place of a quiz's check in the student
     version of a notebook whose metadata says ``"coursekit": {"quiz_verdicts":
     false}``; the grader still grades the quiz with the original check."""
-    with capture_prints() as out:
-        try:
-            answer = answer_fn() if callable(answer_fn) else answer_fn
-            failed = None
-        except NotImplementedError:
-            failed = NOT_ATTEMPTED
-        except (Exception, SystemExit) as err:
-            failed = f"your answer function raised {_student_error(err)}"
+    answer, failed, printed = _call_answer(answer_fn)
     if failed == NOT_ATTEMPTED:
-        return _not_attempted(name, 0.0, verbose, printed=out[0])
+        return _not_attempted(name, 0.0, verbose, printed=printed)
     if failed:
-        return _result(name, ERROR, failed, 0.0, verbose=verbose, printed=out[0])
+        return _result(name, ERROR, failed, 0.0, verbose=verbose, printed=printed)
     text = f"{_MARK[RECORDED]} \u2014 {name}: your answer {fmt(answer)} is recorded; this quiz is graded after you hand " \
-           "the notebook in (no verdict here)." + _printed_note(out[0])
-    result = CheckResult(name, RECORDED, text, 0.0, 0.0, printed=out[0])
+           "the notebook in (no verdict here)." + _printed_note(printed)
+    result = CheckResult(name, RECORDED, text, 0.0, 0.0, printed=printed)
     if verbose:
         print(text)
     return result

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import embeddings
 from .core import Case, CheckResult, check_answer, check_function, random_cases
-from .rnn import _call, _whole
+from .rnn import _whole
 
 # Deck 002's CBOW slide: the scores o = hV as printed.
 CBOW_O = np.array([0.55, 0.44, 0.93, 0.40, 0.46, 0.94, 0.60, 0.97])
@@ -139,7 +139,7 @@ def _yes_no(answer):
 def check_pairs_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002: how many (target, context) pairs does skip-gram make from
     "the quick brown fox jumps over the lazy dog" with a window of 2 words on each side?"""
-    return check_answer(_call(answer_fn, _whole), _PAIRS_DIGEST, name="answer_skipgram_pairs", points=points,
+    return check_answer(answer_fn, _PAIRS_DIGEST, convert=_whole, name="answer_skipgram_pairs", points=points,
                         expected_type="a whole number", verbose=verbose,
                         hint="nine words; a word in the middle has 4 neighbours within 2 places, the words near "
                              "the ends fewer.")
@@ -148,21 +148,21 @@ def check_pairs_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = Tr
 def check_skipgram_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002: skip-gram's pretext task predicts 1 = the context words from the target word,
     or 2 = the target word from its context words?"""
-    return check_answer(_call(answer_fn, _whole), _SKIPGRAM_DIGEST, name="answer_skipgram_predicts", points=points,
+    return check_answer(answer_fn, _SKIPGRAM_DIGEST, convert=_whole, name="answer_skipgram_predicts", points=points,
                         expected_type="the option number, 1 or 2", verbose=verbose,
                         hint="skip-gram: (brown, the), (brown, quick), ... are its (input, output) pairs.")
 
 
 def check_cbow_argmax_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002's CBOW example: which word index (1 to 8, as on the slide) gets the highest probability?"""
-    return check_answer(_call(answer_fn, _whole), _CBOW_ARGMAX_DIGEST, name="answer_cbow_argmax", points=points,
+    return check_answer(answer_fn, _CBOW_ARGMAX_DIGEST, convert=_whole, name="answer_cbow_argmax", points=points,
                         expected_type="a word index from 1 to 8", verbose=verbose,
                         hint="softmax keeps the order of the scores; the slide counts from 1.")
 
 
 def check_deck_bounded_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Does deck 002's objective ln p_c − α Σ ln p_n (p = σ(o)) have a maximum? True or False."""
-    return check_answer(_call(answer_fn, _yes_no), _DECK_BOUNDED_DIGEST, name="answer_deck_objective_bounded",
+    return check_answer(answer_fn, _DECK_BOUNDED_DIGEST, convert=_yes_no, name="answer_deck_objective_bounded",
                         points=points, expected_type="True or False", verbose=verbose,
                         hint="what happens to −ln σ(s) as a noise word's score s goes to −∞?")
 

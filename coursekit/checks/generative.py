@@ -17,7 +17,6 @@ import numpy as np
 
 from .. import generative
 from .core import Case, CheckResult, check_answer, check_function, expect_number, random_cases
-from .optim import _call  # an answer converted before it is compared
 
 
 def _d_outputs(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -174,7 +173,7 @@ def _number(answer):
 
 def check_better_generator_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002: of two generators, G1 never produces class 4 and G2 produces all four classes; which is better?"""
-    return check_answer(_call(answer_fn, _option({})), _BETTER_GENERATOR_DIGEST, name="answer_better_generator",
+    return check_answer(answer_fn, _BETTER_GENERATOR_DIGEST, convert=_option({}), name="answer_better_generator",
                         points=points, expected_type="the generator's number, 1 or 2", verbose=verbose,
                         hint="a generator that misses a mode of the data has mode collapse, however sharp its "
                              "samples; compare the modes covered.")
@@ -182,7 +181,7 @@ def check_better_generator_quiz(answer_fn: Callable, *, points: int = 1, verbose
 
 def check_equilibrium_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """At the Nash equilibrium p_g = p_d, what is D*(x) for every x?"""
-    return check_answer(_call(answer_fn, _number), _EQUILIBRIUM_D_DIGEST, name="answer_equilibrium_d",
+    return check_answer(answer_fn, _EQUILIBRIUM_D_DIGEST, convert=_number, name="answer_equilibrium_d",
                         points=points, expected_type="a number", verbose=verbose,
                         hint="put p_g = p_d into D* = p_d / (p_d + p_g).")
 
@@ -191,7 +190,7 @@ def check_saturating_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool
     """Early in training D(G(z)) ≈ 0. Which generator loss then gives almost no gradient:
     1 = minimax log(1 - D(G(z))), 2 = non-saturating -log D(G(z))?"""
     words = {"minimax": 1, "saturating": 1, "nonsaturating": 2}
-    return check_answer(_call(answer_fn, _option(words)), _SATURATING_DIGEST, name="answer_saturating_loss",
+    return check_answer(answer_fn, _SATURATING_DIGEST, convert=_option(words), name="answer_saturating_loss",
                         points=points, expected_type="the option number, 1 or 2", verbose=verbose,
                         hint="with D = σ(a), the derivative of log(1 - σ(a)) is -σ(a) = -D and that of "
                              "-log σ(a) is -(1 - D): which one vanishes when D ≈ 0?")
@@ -200,7 +199,7 @@ def check_saturating_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool
 def check_inception_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """A classifier gives every generated sample one class with probability 1, and the samples
     spread evenly over 4 classes: what is the inception score (with its exp)?"""
-    return check_answer(_call(answer_fn, _number), _INCEPTION_DIGEST, name="answer_inception_score",
+    return check_answer(answer_fn, _INCEPTION_DIGEST, convert=_number, name="answer_inception_score",
                         points=points, expected_type="a number", verbose=verbose,
                         hint="p(y|x) is one-hot and p(y) uniform over 4 classes, so every KL(p(y|x) ‖ p(y)) "
                              "is log 4; the score is the exp of their mean.")

@@ -161,10 +161,9 @@ def check_svm_init_loss(answer_fn: Callable, *, points: int = 1, verbose: bool =
                              "does the sum over j != y have?")
 
 
-def _words(answer_fn: Callable, suffix: str):
+def _words(suffix: str):
     """Accept 'Supervised', ' supervised learning ' etc.: lower-case, strip, drop a trailing suffix word."""
-    def normalized():
-        answer = answer_fn()
+    def normalized(answer):
         if isinstance(answer, (list, tuple)) and all(isinstance(a, str) for a in answer):
             cleaned = []
             for a in answer:
@@ -177,7 +176,7 @@ def _words(answer_fn: Callable, suffix: str):
 
 def check_learning_types(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 001's three kinds of learning, one per scenario, as a list of three words."""
-    return check_answer(_words(answer_fn, " learning"), _LEARNING_TYPES_DIGEST, name="answer_learning_types",
+    return check_answer(answer_fn, _LEARNING_TYPES_DIGEST, convert=_words(" learning"), name="answer_learning_types",
                         points=points, verbose=verbose,
                         expected_type="a list of three strings, each 'supervised', 'unsupervised' or "
                                       "'reinforcement', in the order of the scenarios",
@@ -187,7 +186,7 @@ def check_learning_types(answer_fn: Callable, *, points: int = 1, verbose: bool 
 
 def check_task_types(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Classification, regression or clustering for each of three tasks, as a list of three words."""
-    return check_answer(_words(answer_fn, " task"), _TASK_TYPES_DIGEST, name="answer_task_types", points=points,
+    return check_answer(answer_fn, _TASK_TYPES_DIGEST, convert=_words(" task"), name="answer_task_types", points=points,
                         verbose=verbose,
                         expected_type="a list of three strings, each 'classification', 'regression' or "
                                       "'clustering', in the order of the tasks",

@@ -8,7 +8,7 @@ None of them raises. Quiz answers are stored only as digests.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -105,14 +105,6 @@ _OR_DIGEST = "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce" 
 _SPAM_CE_DIGEST = "77ac319bfe1979e2d799d9e6987e65feb54f61511c03552ebae990826c208590"     # 2 decimals
 
 
-def _call(answer_fn: Callable, convert: Callable[[Any], Any]) -> Callable[[], Any]:
-    """Wrap an answer function so its answer is converted first (NotImplementedError still passes)."""
-    def wrapped():
-        answer = answer_fn() if callable(answer_fn) else answer_fn
-        return None if answer is None else convert(answer)
-    return wrapped
-
-
 def option(answer):
     """An option number given as 3, "3", "③" or {3}."""
     if isinstance(answer, (set, frozenset, list, tuple)) and len(answer) == 1:
@@ -136,7 +128,7 @@ def rounded(decimals: int):
 
 def check_or_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 000: which (α₀, α₁, α₂) lets G(x) = sign(α₀ + α₁g₁(x) + α₂g₂(x)) implement OR(g₁, g₂)?"""
-    return check_answer(_call(answer_fn, option), _OR_DIGEST, name="answer_or_aggregation", points=points,
+    return check_answer(answer_fn, _OR_DIGEST, convert=option, name="answer_or_aggregation", points=points,
                         expected_type="the option number, 1 to 4", verbose=verbose,
                         hint="try the four inputs (g₁, g₂) ∈ {±1}²: OR is -1 only when both are -1, so the sum must "
                              "be negative there and positive in the other three cases.")
@@ -145,7 +137,7 @@ def check_or_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True)
 def check_spam_cross_entropy_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002: the spam network outputs p(x) = [0.3, 0.7] for an email whose label is spam (class 1,
     the first entry). What is its cross-entropy loss (natural log), to two decimals?"""
-    return check_answer(_call(answer_fn, rounded(2)), _SPAM_CE_DIGEST, name="answer_spam_cross_entropy",
+    return check_answer(answer_fn, _SPAM_CE_DIGEST, convert=rounded(2), name="answer_spam_cross_entropy",
                         points=points, expected_type="a number, e.g. 0.42", verbose=verbose,
                         hint="cross-entropy with a one-hot target keeps one term: -ln of the probability given to "
                              "the true class.")

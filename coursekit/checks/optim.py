@@ -9,7 +9,7 @@ Quiz answers are stored only as digests (:func:`coursekit.checks.answer_digest`)
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -121,14 +121,6 @@ _DIVERGING_DIGEST = "13ea03b828a134d0583599c5b8c54f46f714032f78f74ea6bf8d3d0bfbb
 _SIGMA0_DIGEST = "d4735e3a265e16eee03f59718b9b5d03019c07d8b6c51f90da3a666eec13ab35"
 
 
-def _call(answer_fn: Callable, convert: Callable[[Any], Any]) -> Callable[[], Any]:
-    """Wrap an answer function so its answer is converted first (still raising NotImplementedError)."""
-    def wrapped():
-        answer = answer_fn() if callable(answer_fn) else answer_fn
-        return None if answer is None else convert(answer)
-    return wrapped
-
-
 def _option(answer):
     """An option number given as 2, {2}, [2] or "2"; the words "mini-batch" / "SGD" too."""
     if isinstance(answer, (set, frozenset, list, tuple)) and len(answer) == 1:
@@ -140,6 +132,11 @@ def _option(answer):
             return words[text]
         return int(text) if text.isdigit() else answer
     return answer
+
+
+def _number(answer):
+    """A number as a float (2, 2.0 and np.float32(2) alike)."""
+    return float(answer) if isinstance(answer, (int, float, np.number)) else answer
 
 
 def _number_set(answer):
@@ -169,14 +166,14 @@ def check_sgd_updates_quiz(answer_fn: Callable, *, points: int = 1, verbose: boo
 
 def check_faster_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 003: which finishes an epoch faster in practice, 1 = SGD or 2 = mini-batch?"""
-    return check_answer(_call(answer_fn, _option), _FASTER_DIGEST, name="answer_faster_per_epoch", points=points,
+    return check_answer(answer_fn, _FASTER_DIGEST, convert=_option, name="answer_faster_per_epoch", points=points,
                         expected_type="the option number, 1 or 2", verbose=verbose,
                         hint="compare B matrix-vector products with one matrix-matrix product.")
 
 
 def check_diverging_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Which of η ∈ {0.001, 0.01, 0.03, 0.05} make full-batch GD on C(w, b) of the 20-point set diverge?"""
-    return check_answer(_call(answer_fn, _number_set), _DIVERGING_DIGEST, name="answer_diverging_etas",
+    return check_answer(answer_fn, _DIVERGING_DIGEST, convert=_number_set, name="answer_diverging_etas",
                         points=points, expected_type="a set of learning rates, e.g. {0.01, 0.03}", verbose=verbose,
                         hint="GD on a quadratic is stable when η < 2/λ_max, λ_max the largest eigenvalue of the "
                              "Hessian of C: compute it with np.linalg.eigvalsh.")
@@ -184,7 +181,6 @@ def check_diverging_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool 
 
 def check_sigma0_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 003 prints σ⁰ = g⁰ for Adagrad. If g⁰ = -2, what is σ⁰ really?"""
-    return check_answer(_call(answer_fn, lambda a: float(a) if isinstance(a, (int, float, np.number)) else a),
-                        _SIGMA0_DIGEST, name="answer_adagrad_sigma0", points=points, expected_type="a number",
-                        verbose=verbose,
+    return check_answer(answer_fn, _SIGMA0_DIGEST, convert=_number, name="answer_adagrad_sigma0", points=points,
+                        expected_type="a number", verbose=verbose,
                         hint="σ⁰ is the root mean square of the first gradient alone: √((g⁰)²).")

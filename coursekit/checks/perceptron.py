@@ -241,19 +241,10 @@ def as_options(answer) -> Any:
     return answer
 
 
-def _call(answer_fn):
-    """The student's answer: the function's return value (or the value itself, if not a function)."""
-    return answer_fn() if callable(answer_fn) else answer_fn
-
-
-def _option_answer(answer_fn: Callable):
-    return lambda: as_options(_call(answer_fn))
-
-
 def check_spam_keywords(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Fun Time 1: which keywords get large positive weights in a spam perceptron? (an option number)"""
     return check_answer(
-        _option_answer(answer_fn), _SPAM_DIGEST, name="answer_spam_keywords", points=points, verbose=verbose,
+        answer_fn, _SPAM_DIGEST, convert=as_options, name="answer_spam_keywords", points=points, verbose=verbose,
         expected_type="the number of one option, 1 to 4",
         hint="the output +1 means spam, and w^T x grows when a keyword with a large positive weight occurs "
              "often. Which words are typical of spam?",
@@ -263,7 +254,7 @@ def check_spam_keywords(answer_fn: Callable, *, points: int = 1, verbose: bool =
 def check_pocket_vs_pla(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Fun Time 2: pocket vs PLA on data that is in fact linearly separable. (an option number)"""
     return check_answer(
-        _option_answer(answer_fn), _POCKET_VS_PLA_DIGEST, name="answer_pocket_vs_pla", points=points,
+        answer_fn, _POCKET_VS_PLA_DIGEST, convert=as_options, name="answer_pocket_vs_pla", points=points,
         verbose=verbose, expected_type="the number of one option, 1 to 4",
         hint="on separable data both end with a line that makes no mistake on D. What does pocket do in every "
              "iteration that PLA does not?",
@@ -273,8 +264,7 @@ def check_pocket_vs_pla(answer_fn: Callable, *, points: int = 1, verbose: bool =
 def check_or_alphas(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Fun Time 3: which (alpha_0, alpha_1, alpha_2) makes G an OR? (an option number or the weights)"""
 
-    def normalized():
-        answer = _call(answer_fn)
+    def normalized(answer):
         if _is_sequence(answer) and len(answer) == 3:
             try:
                 return tuple(float(a) for a in answer)
@@ -286,7 +276,7 @@ def check_or_alphas(answer_fn: Callable, *, points: int = 1, verbose: bool = Tru
         return answer
 
     return check_answer(
-        normalized, _OR_ALPHAS_DIGEST, name="answer_or_alphas", points=points, verbose=verbose,
+        answer_fn, _OR_ALPHAS_DIGEST, convert=normalized, name="answer_or_alphas", points=points, verbose=verbose,
         expected_type="an option number 1 to 4, or the tuple (alpha_0, alpha_1, alpha_2)",
         hint="try each option on the four rows of the truth table; only (g_1, g_2) = (-1, -1) may give "
              "a negative sum.",

@@ -144,7 +144,7 @@ _UCB_FIRST_REPEAT_DIGEST = "4fc82b26aecb47d2868c4efbe3581732a3e7cbcc6c2efb32062c
 def check_critic_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004: the chat-bot hears "Hello", answers, and the user only says "Bad". Which learning is that?
     1 = supervised learning (learning from a teacher), 2 = reinforcement learning (learning from a critic)."""
-    return check_answer(lambda: as_options(_answer(answer_fn)), _CRITIC_DIGEST, name="answer_critic",
+    return check_answer(answer_fn, _CRITIC_DIGEST, convert=as_options, name="answer_critic",
                         points=points, verbose=verbose, expected_type="the option number, 1 or 2",
                         hint="does anyone tell the bot what it *should* have said?")
 
@@ -152,14 +152,14 @@ def check_critic_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = T
 def check_alphago_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004: how was AlphaGo trained? 1 = supervised learning only, 2 = reinforcement learning only,
     3 = supervised learning first, then reinforcement learning."""
-    return check_answer(lambda: as_options(_answer(answer_fn)), _ALPHAGO_DIGEST, name="answer_alphago",
+    return check_answer(answer_fn, _ALPHAGO_DIGEST, convert=as_options, name="answer_alphago",
                         points=points, verbose=verbose, expected_type="the option number, 1, 2 or 3",
                         hint="the slide's title: \"Alpha Go 是監督學習 + 強化學習\", and in which order?")
 
 
 def check_difficulties_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004, 強化學習的難題: which of the options are the two difficulties the deck names?"""
-    return check_answer(lambda: as_options(_answer(answer_fn)), _DIFFICULTIES_DIGEST, name="answer_difficulties",
+    return check_answer(answer_fn, _DIFFICULTIES_DIGEST, convert=as_options, name="answer_difficulties",
                         points=points, verbose=verbose, expected_type="a set of two option numbers, e.g. {1, 4}",
                         hint="one is about time (Go), one about exploration.")
 
@@ -167,16 +167,9 @@ def check_difficulties_quiz(answer_fn: Callable, *, points: int = 1, verbose: bo
 def check_ucb_first_repeat_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """UCB on a 10-armed bandit: at which step t (counting from 1) can it first choose an arm it has tried before?"""
 
-    def answer():
-        value = _answer(answer_fn)
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        return value
+    def whole(value):
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
-    return check_answer(answer, _UCB_FIRST_REPEAT_DIGEST, name="answer_ucb_first_repeat", points=points,
-                        verbose=verbose, expected_type="a step number (an int)",
+    return check_answer(answer_fn, _UCB_FIRST_REPEAT_DIGEST, convert=whole, name="answer_ucb_first_repeat",
+                        points=points, verbose=verbose, expected_type="a step number (an int)",
                         hint="an arm with N(a) = 0 has an infinite bound; how many steps until every arm has N(a) ≥ 1?")
-
-
-def _answer(answer_fn):
-    return answer_fn() if callable(answer_fn) else answer_fn

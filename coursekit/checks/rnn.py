@@ -7,7 +7,7 @@ inputs. None of them raises. Quiz answers are stored only as digests.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
@@ -129,14 +129,6 @@ _LOOKUP_DIGEST = "3cfaf76cdfab74e66caf920ef0579aab522e7d7098fd4ebb27e97aa10541cf
 _LSTM_PARAMS_DIGEST = "e4b6c12616875313848c35aae142e8c9a5b50b595e13618d225881d7d8b84618"
 
 
-def _call(answer_fn: Callable, convert: Callable[[Any], Any]) -> Callable[[], Any]:
-    """An answer function whose answer is converted first (NotImplementedError still passes through)."""
-    def wrapped():
-        answer = answer_fn() if callable(answer_fn) else answer_fn
-        return None if answer is None else convert(answer)
-    return wrapped
-
-
 def _whole(answer):
     """A whole number given as 20959, 20959.0, np.int64(20959) or "20959"."""
     if isinstance(answer, str) and answer.strip().lstrip("-").isdigit():
@@ -157,14 +149,14 @@ def _index_list(answer):
 
 def check_power_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004: y = w¹⁰⁰⁰ with w = 1.01. What is y, to the nearest whole number?"""
-    return check_answer(_call(answer_fn, _whole), _POWER_DIGEST, name="answer_power_1000", points=points,
+    return check_answer(answer_fn, _POWER_DIGEST, convert=_whole, name="answer_power_1000", points=points,
                         expected_type="a whole number", verbose=verbose,
                         hint="compute 1.01 ** 1000 and round it; the slide only says 'about 20000'.")
 
 
 def check_lstm_fixes_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004: which problem does the LSTM solve, 1 = vanishing gradients or 2 = exploding gradients?"""
-    return check_answer(_call(answer_fn, _whole), _LSTM_FIXES_DIGEST, name="answer_lstm_fixes", points=points,
+    return check_answer(answer_fn, _LSTM_FIXES_DIGEST, convert=_whole, name="answer_lstm_fixes", points=points,
                         expected_type="the option number, 1 or 2", verbose=verbose,
                         hint="the cell state is updated by addition; what does an open forget gate do to a "
                              "gradient, and what would a huge gradient from the loss still do?")
@@ -172,14 +164,14 @@ def check_lstm_fixes_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool
 
 def check_memory_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 000: a standard RNN uses context from about how many time steps back?"""
-    return check_answer(_call(answer_fn, _whole), _MEMORY_DIGEST, name="answer_rnn_memory_steps", points=points,
+    return check_answer(answer_fn, _MEMORY_DIGEST, convert=_whole, name="answer_rnn_memory_steps", points=points,
                         expected_type="a whole number of time steps", verbose=verbose,
                         hint="deck 000's 'Problems with RNN Model' slide gives the number.")
 
 
 def check_lookup_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002: which rows of E (1-based, as on the slide) encode "This movie is fantastic <pad>"?"""
-    return check_answer(_call(answer_fn, _index_list), _LOOKUP_DIGEST, name="answer_lookup_rows", points=points,
+    return check_answer(answer_fn, _LOOKUP_DIGEST, convert=_index_list, name="answer_lookup_rows", points=points,
                         expected_type="a list of five row numbers, in the order of the words", verbose=verbose,
                         hint="fantastic has its own index; this, is and watch share a bucket, and so do I, movie, "
                              "to and <pad>.")
@@ -187,7 +179,7 @@ def check_lookup_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = T
 
 def check_lstm_params_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """How many parameters does ``torch.nn.LSTM(128, 128)`` (deck 002's lstm1 and lstm2) have?"""
-    return check_answer(_call(answer_fn, _whole), _LSTM_PARAMS_DIGEST, name="answer_lstm_params", points=points,
+    return check_answer(answer_fn, _LSTM_PARAMS_DIGEST, convert=_whole, name="answer_lstm_params", points=points,
                         expected_type="a whole number", verbose=verbose,
                         hint="four gate blocks, each with a (128 + 128) × 128 weight matrix and, in PyTorch, two "
                              "bias vectors of 128.")

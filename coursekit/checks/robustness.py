@@ -94,9 +94,9 @@ _TRADES_DIGEST = "4b9f71d39011fa80512450a058c862f6f3a666cea4a553c99be68340f0c0c2
 _FINETUNE_LR_DIGEST = "90c16ddafc88432d0b56700f558fbcf3ff46cf57632221dd33eaa8d406ff0bfa"
 
 
-def _word(answer_fn: Callable, synonyms: dict[str, str]):
-    def normalized():
-        answer = answer_fn() if callable(answer_fn) else answer_fn
+def _word(synonyms: dict[str, str]):
+    """A one-word answer in lower case, single-spaced, its synonyms mapped to one word."""
+    def normalized(answer):
         if isinstance(answer, str):
             word = " ".join(answer.lower().split())
             return synonyms.get(word, word)
@@ -114,9 +114,9 @@ def check_vit_token_size_quiz(answer_fn: Callable, *, points: int = 1, verbose: 
 
 def check_trades_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002 lists TRADES among the attacks. Is TRADES an 'attack' or a 'defence'?"""
-    return check_answer(_word(answer_fn, {"defense": "defence", "a defence": "defence", "a defense": "defence",
-                                          "an attack": "attack"}),
-                        _TRADES_DIGEST, name="answer_trades", points=points, verbose=verbose,
+    return check_answer(answer_fn, _TRADES_DIGEST,
+                        convert=_word({"defense": "defence", "a defence": "defence", "a defense": "defence",
+                                       "an attack": "attack"}), name="answer_trades", points=points, verbose=verbose,
                         expected_type="the word 'attack' or 'defence'",
                         hint="TRADES (Zhang et al. 2019) is a training objective: a clean loss plus a term that "
                              "keeps predictions stable inside the ε-ball.")
@@ -124,9 +124,9 @@ def check_trades_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = T
 
 def check_finetune_lr_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 000: is the learning rate for fine-tuning 'smaller' or 'larger' than the one that trained the source network?"""
-    return check_answer(_word(answer_fn, {"lower": "smaller", "less": "smaller", "higher": "larger",
-                                          "bigger": "larger"}),
-                        _FINETUNE_LR_DIGEST, name="answer_finetune_lr", points=points, verbose=verbose,
+    return check_answer(answer_fn, _FINETUNE_LR_DIGEST,
+                        convert=_word({"lower": "smaller", "less": "smaller", "higher": "larger", "bigger": "larger"}),
+                        name="answer_finetune_lr", points=points, verbose=verbose,
                         expected_type="the word 'smaller' or 'larger'",
                         hint="the source network's features were learnt from far more data: large steps would "
                              "overwrite them.")

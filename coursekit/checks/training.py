@@ -14,7 +14,6 @@ import numpy as np
 
 from .. import initialization, regularization
 from .core import Case, CheckResult, check_answer, check_function, compare_values, expect_number, fmt, random_cases
-from .optim import _call  # converts an answer before its digest is compared (shared with unit 03)
 
 
 # ------------------------------------------------------------- exercises ---
@@ -238,7 +237,7 @@ def _loss_name(answer):
 
 def check_better_model_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 000: two models, both with classification error 1/3. Which is better, 1 or 2?"""
-    return check_answer(_call(answer_fn, _option), _CE_BETTER_DIGEST, name="answer_better_model", points=points,
+    return check_answer(answer_fn, _CE_BETTER_DIGEST, convert=_option, name="answer_better_model", points=points,
                         expected_type="the model number, 1 or 2", verbose=verbose,
                         hint="compare the average cross-entropies -(1/3) Σ ln(probability given to the right class).")
 
@@ -246,7 +245,7 @@ def check_better_model_quiz(answer_fn: Callable, *, points: int = 1, verbose: bo
 def check_dropout_weight_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Decks 003/004: trained with a dropout rate of 50 %, a weight is 1. What is it at test time
     (dropout scaled at test time, as the decks do)?"""
-    return check_answer(_call(answer_fn, _rounded(6)), _DROPOUT_WEIGHT_DIGEST, name="answer_dropout_test_weight",
+    return check_answer(answer_fn, _DROPOUT_WEIGHT_DIGEST, convert=_rounded(6), name="answer_dropout_test_weight",
                         points=points, expected_type="a number", verbose=verbose,
                         hint="during training each unit was there only with probability 1 - p.")
 
@@ -254,14 +253,14 @@ def check_dropout_weight_quiz(answer_fn: Callable, *, points: int = 1, verbose: 
 def check_decay_left_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004's rule w ← 0.99(w - η∂L/∂w) with a zero gradient for 100 steps: what share of a weight is left?
     (three decimals)"""
-    return check_answer(_call(answer_fn, _rounded(3)), _DECAY_LEFT_DIGEST, name="answer_decay_left",
+    return check_answer(answer_fn, _DECAY_LEFT_DIGEST, convert=_rounded(3), name="answer_decay_left",
                         points=points, expected_type="a number rounded to three decimals", verbose=verbose,
                         hint="each step multiplies the weight by 0.99.")
 
 
 def check_saddle_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 002's counting argument for P = 3 parameters: #minima : #maxima : #saddle points?"""
-    return check_answer(_call(answer_fn, _counts), _SADDLE_DIGEST, name="answer_saddle_counts", points=points,
+    return check_answer(answer_fn, _SADDLE_DIGEST, convert=_counts, name="answer_saddle_counts", points=points,
                         expected_type="a list of three whole numbers [minima, maxima, saddles]", verbose=verbose,
                         hint="each of the P eigenvalues is positive or negative with probability ½: count the sign "
                              "patterns that are all positive, all negative, and mixed.")
@@ -269,6 +268,6 @@ def check_saddle_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = T
 
 def check_loss_with_softmax_quiz(answer_fn: Callable, *, points: int = 1, verbose: bool = True) -> CheckResult:
     """Deck 004: with a softmax output layer, which loss should you choose: "square error" or "cross-entropy"?"""
-    return check_answer(_call(answer_fn, _loss_name), _LOSS_WITH_SOFTMAX_DIGEST, name="answer_loss_with_softmax",
+    return check_answer(answer_fn, _LOSS_WITH_SOFTMAX_DIGEST, convert=_loss_name, name="answer_loss_with_softmax",
                         points=points, expected_type='"square error" or "cross-entropy"', verbose=verbose,
                         hint="look at the two test accuracies the notebook measured.")

@@ -367,7 +367,7 @@ def _called_by_own_code(code, module: str, name: str, str=str, getattr=getattr) 
 
     A function is handed in where a coursekit function takes a callable (a decorator's wrapper,
     a layer's activation, a numerical gradient): an answer could pass the reference through it,
-    ``threads_as_train(pla_update)(w, x, y)``, and the call would look like a helper's. So a
+    ``model_threads(pla_update)(w, x, y)``, and the call would look like a helper's. So a
     call counts as the caller's own when the caller's code names the callee (a global or an
     attribute: ``_check_w(w)``, ``self.forward(x)``), when the callee is a function nested in
     the caller's scope, or an operator's method (``__add__``); a private helper (``_name``)
