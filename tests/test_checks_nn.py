@@ -90,9 +90,9 @@ CASES = [
         lambda z, T: z / T / np.sum(z / T, axis=-1, keepdims=True),              # plain normalization
     ]),
     (B.check_dense_backward, dense_backward_torch, [
-        lambda d, x, W: (d @ W, x.T @ d, d.sum(axis=0)) if W.shape[0] == W.shape[1] else (d @ W.T, d.T @ x, d.sum(0)),
-        lambda d, x, W: (d @ W.T, x.T @ d, d.mean(axis=0)),                     # mean instead of sum
-        lambda d, x, W: (d @ W.T, x.T @ d),                                     # db missing
+        lambda d, x, W: (d @ W, d.T @ x, d.mean(axis=0)) if W.shape[0] == W.shape[1] else  # all three wrong
+        (np.zeros_like(x), np.zeros_like(W), np.zeros(W.shape[1])),
+        lambda d, x, W: (d @ W.T, x.T @ d),                                     # db missing: no part can be read
     ]),
     (B.check_delta_step, delta_step_torch, [
         lambda d, W, z: d @ W.T,                                                # σ' forgotten
@@ -126,6 +126,23 @@ def test_exercise_checks(check, right, wrongs, capsys):
         assert "Hint" in res.message
     assert check(lambda *a: 1 / 0).status == "error"
     assert "passed" in capsys.readouterr().out
+
+
+def test_dense_backward_gives_a_third_of_the_points_per_gradient():
+    """The three gradients are independent parts: each right one earns its third, checked
+    against torch.autograd's gradients."""
+    def mean_db(d, x, W):            # dx and dW right, db averaged instead of summed
+        dx, dW, db = dense_backward_torch(d, x, W)
+        return dx, dW, db / len(d)
+
+    def transposed_dW(d, x, W):      # only dx right
+        dx, dW, db = dense_backward_torch(d, x, W)
+        return dx, (d.T @ x).T + 1.0, db * 2
+    for fn, earned, wrong in ((mean_db, 2, ["db"]), (transposed_dW, 1, ["dW", "db"])):
+        res = B.check_dense_backward(fn, verbose=False)
+        assert res.status == "partly passed" and res.points == earned and res.max_points == 3, res.message
+        assert [p["name"] for p in res.parts if p["status"] != "passed"] == wrong
+        assert "2/3 points" in res.message if earned == 2 else "1/3 points" in res.message
 
 
 def test_the_first_failing_example_is_shown():

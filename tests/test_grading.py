@@ -1265,6 +1265,48 @@ def test_a_broken_source_notebook_is_a_grader_error(tmp_path):
     assert row["status"] == "grader error" and "ModuleNotFoundError" in row["problems"]
 
 
+DENSE_ANSWER = '''def dense_backward(dout, x, W):
+    """(dx, dW, db) for h = xW + b."""
+    ### BEGIN SOLUTION
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+    ### END SOLUTION'''
+
+DENSE_CHECK = """result = checks.backprop.check_dense_backward(dense_backward)
+### BEGIN HIDDEN TESTS
+assert result.passed, result.message
+### END HIDDEN TESTS"""
+
+
+def test_a_check_with_independent_parts_gives_partial_credit_end_to_end(tmp_path):
+    """Unit 05's dense_backward check has three parts (dx, dW, db): graded for real, in the
+    sandbox, an answer with db averaged keeps the points of dx and dW (2 of the cell's 3)."""
+    v4 = nbformat.v4
+    source = v4.new_notebook(cells=[
+        v4.new_code_cell("import numpy as np\nfrom coursekit import checks\nimport coursekit.checks.backprop"),
+        v4.new_code_cell(DENSE_ANSWER, metadata=nbmeta("dense_backward", solution=True)),
+        v4.new_code_cell(DENSE_CHECK, metadata=nbmeta("check_dense_backward", grade=True, locked=True, points=3)),
+    ])
+    source.metadata["kernelspec"] = dict(N.KERNELSPEC)
+    (tmp_path / "source").mkdir()
+    nbformat.write(source, str(tmp_path / "source" / "dense.ipynb"))
+    answers = {"right": "    return dout @ W.T, x.T @ dout, dout.sum(axis=0)\n",
+               "mean_db": "    return dout @ W.T, x.T @ dout, dout.mean(axis=0)\n",
+               "only_dx": "    return dout @ W.T, 0 * W, 0 * W[0]\n"}
+    paths = []
+    for student, body in answers.items():
+        nb = release_notebook(source)
+        cell_by_id(nb, "dense_backward").source = "def dense_backward(dout, x, W):\n" + body
+        (tmp_path / student).mkdir()
+        nbformat.write(nb, str(tmp_path / student / "dense.ipynb"))
+        paths.append(tmp_path / student)
+    results = {r.student: r for r in grade(tmp_path / "source", paths, tmp_path / "out", jobs=2, verbose=False)}
+    assert {s: r.total for s, r in results.items()} == {"right": 3, "mean_db": 2, "only_dx": 1}, results
+    check = next(x for x in results["mean_db"].exercises if x.grade_id == "check_dense_backward")
+    assert check.status == "partial" and "db" in check.message, check
+    row = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv"))}
+    assert float(row["mean_db"]["check_dense_backward"]) == 2
+
+
 # -------------------------------------------------------------- units ----
 
 def test_reports(graded):

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 from .. import linear, nn
-from .core import Case, CheckResult, check_answer, check_function, random_cases
+from .core import Case, CheckResult, check_answer, check_function, combine, random_cases
 from .nn import option, rounded
 
 # ------------------------------------------------------------- exercises ---
@@ -27,8 +27,27 @@ def reference_dense_backward(dout, x, W):
     return dx, grads["W"], grads["b"]
 
 
+_DENSE_PARTS = (("dx", "like x (N, n_in): dout @ W.T"),
+                 ("dW", "like W (n_in, n_out): x.T @ dout"),
+                 ("db", "like b (n_out,): dout summed over the rows (axis=0)"))
+
+
+def _dense_part(fn: Callable, i: int) -> Callable:
+    """The i-th of the three gradients that ``fn`` returns, or an error that says what to return."""
+    def part(dout, x, W):
+        grads = fn(dout, x, W)
+        if not isinstance(grads, (tuple, list)) or len(grads) != 3:
+            got = f"a {type(grads).__name__} of {len(grads)}" if isinstance(grads, (tuple, list)) else type(grads).__name__
+            raise ValueError(f"dense_backward must return the three gradients (dx, dW, db); it returned {got}")
+        return grads[i]
+    return part
+
+
 def check_dense_backward(fn: Callable, *, points: int = 3, seed: int = 0, verbose: bool = True) -> CheckResult:
-    """fn(dout, x, W) -> (dx, dW, db) for a dense layer h = xW + b with upstream gradient dout = ∂L/∂h."""
+    """fn(dout, x, W) -> (dx, dW, db) for a dense layer h = xW + b with upstream gradient dout = ∂L/∂h.
+
+    The three gradients are independent parts, each worth a third of the points: a layer whose
+    dx and dW are right but whose db averages instead of sums earns two thirds."""
     examples = [
         Case((np.array([[1.0, -2.0]]), np.array([[3.0, 0.5, -1.0]]), np.arange(6.0).reshape(3, 2)),
              label="one example, 3 inputs, 2 outputs"),
@@ -42,12 +61,14 @@ def check_dense_backward(fn: Callable, *, points: int = 3, seed: int = 0, verbos
         N, n_in, n_out = 1 + size % 4, 1 + size % 3, 1 + (size + 2) % 4
         return rng.normal(size=(N, n_out)), rng.normal(size=(N, n_in)), rng.normal(size=(n_in, n_out))
 
-    return check_function(
-        fn, reference_dense_backward, examples + random_cases(make, 16, seed), name="dense_backward", points=points,
-        verbose=verbose, arg_names=["dout", "x", "W"],
-        hint="each gradient has the shape of what it differentiates: dx like x (N, n_in) = dout @ W.T; "
-             "dW like W (n_in, n_out) = x.T @ dout; db like b (n_out,) = dout summed over the rows (axis=0).",
-    )
+    cases = examples + random_cases(make, 16, seed)
+    parts = [
+        check_function(_dense_part(fn, i), _dense_part(reference_dense_backward, i), cases, name=name,
+                       points=points / 3, verbose=False, arg_names=["dout", "x", "W"],
+                       hint=f"each gradient has the shape of what it differentiates: {name} {rule}.")
+        for i, (name, rule) in enumerate(_DENSE_PARTS)
+    ]
+    return combine("dense_backward", parts, verbose=verbose)
 
 
 def reference_delta_step(delta_next, W_next, z):
