@@ -447,6 +447,24 @@ def require_notebook(name: str) -> None:
         pytest.skip(f"notebooks/{name} does not exist yet")
 
 
+def run_unit(page, server, name: str, static_figures: int) -> dict:
+    """What every unit's browser test starts with: open the notebook with the file browser
+    open, Run All (the one run of its student version in ``make test``), and check what the
+    outputs look like: each fits its area (about 848 px here), at least ``static_figures``
+    static figures, all of them images. Returns the notebook's state after Run All
+    (``state["seconds"]``: how long Run All took)."""
+    require_notebook(name)
+    open_notebook(page, server, name)
+    open_file_browser(page)
+    state = run_all_cells(page)
+    assert_ran_cleanly(page, state)
+    fit = assert_outputs_fit(page)
+    print(f"{name}: widest output area {fit['area']} px at 1280×800 with the file browser open")
+    assert fit["area"] >= 800, "the output area should be about 848 px wide here"
+    assert_static_figures_are_images(page, at_least=static_figures)
+    return state
+
+
 # ---- one widget --------------------------------------------------------------------------------
 #: The outputs of the notebook in front (other notebooks may be open in hidden tabs).
 OUTPUTS = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output"

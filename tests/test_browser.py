@@ -22,24 +22,11 @@ import time
 import pytest
 
 from browser_util import (OUTPUTS, STEP_LABEL, WIDGET_TIMEOUT_MS, assert_no_console_errors, assert_no_widget_errors,
-                          assert_outputs_fit, assert_ran_cleanly, assert_static_figures_are_images, button, canvas,
-                          check_reopened, click_button, click_to_text_ms, drag_slider_to_end, open_file_browser,
-                          open_notebook, require_notebook, run_all_cells, save_screenshot, step_label,
-                          wait_for_canvas_image, wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
+                          button, canvas, check_reopened, click_button, click_to_text_ms, drag_slider_to_end, run_unit,
+                          save_screenshot, step_label, wait_for_new_pixels, wait_for_canvas_image, wait_for_step,
+                          wait_for_text, widget_output)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def run_unit(page, server, name: str, static_figures: int) -> None:
-    """Open the notebook with the file browser open, Run All, and check what every output looks like."""
-    require_notebook(name)
-    open_notebook(page, server, name)
-    open_file_browser(page)
-    assert_ran_cleanly(page, run_all_cells(page))
-    fit = assert_outputs_fit(page)
-    print(f"{name}: widest output area {fit['area']} px at 1280×800 with the file browser open")
-    assert fit["area"] >= 800, "the output area should be about 848 px wide here"
-    assert_static_figures_are_images(page, at_least=static_figures)
 
 
 def test_pla_stepper_in_jupyterlab(page, jupyterlab_server):
