@@ -100,13 +100,14 @@ def counter_pattern(noun: str | None = None) -> re.Pattern:
     """The text of a widget's step counter (``coursekit.widgets.base``): its word (the
     widget's ``counter_noun``), the step shown and, where the run has a known end, " / "
     and the last step: "step 3 / 40", "update 3 / 13", "symbol 3 / 5", "window 7 / 16",
-    "epoch 3". Any word by default, or only ``noun`` (to pick one widget among several).
-    Groups: the step, the last step (None without one). The text starts with it; after
-    "N / M" more may follow (the PLA stepper names its run there), while "epoch 3" must be
-    all of it, so that sentences such as "update 3: point #5 ...", "after 0 episodes" or
-    "halted after 13 updates" are no counters."""
+    "epoch 3", "step 120 (D steps 240)". Any word by default, or only ``noun`` (to pick one
+    widget among several). Groups: the step, the last step (None without one). The text starts
+    with it; after "N / M" more may follow (the PLA stepper names its run there), while
+    "epoch 3" must be all of it, or be followed by one remark in parentheses only (the GAN
+    lab's "(D steps 240)"), so that sentences such as "update 3: point #5 ...", "after 0
+    episodes" or "halted after 13 updates" are no counters."""
     word = re.escape(noun) if noun else r"[^\s\d/:.,;]+"
-    return re.compile(rf"^\s*{word} (\d+)(?: / (\d+)(?![\w:/.,])|\s*$)")
+    return re.compile(rf"^\s*{word} (\d+)(?: / (\d+)(?![\w:/.,])|\s*(?:\([^()]*\)\s*)?$)")
 
 
 #: Any widget's step counter: ``counter_pattern()``.
@@ -497,16 +498,18 @@ def step_label(widget, noun: str | None = None) -> tuple[int, int | None]:
     return int(match.group(1)), None if match.group(2) is None else int(match.group(2))
 
 
-def wait_for_step(page, widget, index: int, total: int | None = None, noun: str | None = None) -> None:
-    """Wait until the counter shows step ``index`` (and ``total`` as its last step, if given)."""
+def wait_for_step(page, widget, index: int, total: int | None = None, noun: str | None = None,
+                  at_least: bool = False) -> int:
+    """Wait until the counter shows step ``index`` (or, with ``at_least``, any later step; and
+    ``total`` as its last step, if given). Returns the step shown."""
     deadline = time.monotonic() + WIDGET_TIMEOUT_MS / 1000
     while True:
         now = step_label(widget, noun)
-        if now[0] == index and (total is None or now[1] == total):
-            return
+        if (now[0] >= index if at_least else now[0] == index) and (total is None or now[1] == total):
+            return now[0]
         if time.monotonic() > deadline:
-            pytest.fail(f"the counter stayed at {_counter(widget, noun).inner_text()!r}, expected step {index}"
-                        + (f" / {total}" if total is not None else ""))
+            pytest.fail(f"the counter stayed at {_counter(widget, noun).inner_text()!r}, expected step "
+                        f"{'at least ' if at_least else ''}{index}" + (f" / {total}" if total is not None else ""))
         page.wait_for_timeout(100)
 
 
@@ -673,18 +676,81 @@ def save_notebook(page) -> None:
                            timeout=WIDGET_TIMEOUT_MS)
 
 
+# The widget manager's restore of the widget state saved in the notebook (ipywidgets 8,
+# python/jupyterlab_widgets/src/manager.ts) and the widget outputs' renderer (renderer.ts):
+#
+# * when the manager is made, ``restoreWidgets`` loads the kernel's widgets and then the saved
+#   state (``set_state``, which first asks the kernel for its comms: the saved models are
+#   registered only after that round trip), then sets ``restoredStatus`` and emits ``restored``;
+# * each time the kernel's connection becomes "connected", a second ``restoreWidgets`` runs that
+#   loads the kernel's widgets only, and it too sets ``restoredStatus`` and emits ``restored``.
+#
+# When the second one ends first, ``restoredStatus`` is true while the saved models are not yet
+# registered. A widget output that renders in that window (JupyterLab renders a long notebook's
+# cells lazily, as they come into view) finds no model, and since the manager says it is
+# restored, shows "Error displaying widget: model not found" for good; one rendered earlier
+# waits and renders again at the next ``restored``. So a test waits until the manager has
+# registered the model of every widget output before it scrolls to a widget: the right
+# condition, not a pause. (The saved state itself is checked on disk:
+# :func:`widgets_missing_from_saved_state`.)
+_JS_WIDGET_RESTORE = """
+async () => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const mime = 'application/vnd.jupyter.widget-view+json';
+  const ids = [];
+  const cells = panel.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') continue;
+    for (let j = 0; j < cell.outputs.length; j++) {
+      const view = (cell.outputs.get(j).toJSON().data || {})[mime];
+      if (view && view.model_id) ids.push(view.model_id);
+    }
+  }
+  // The notebook's widget manager: the one its renderers get (the plugin binds it to the
+  // notebook's rendermime once the kernel is ready; until then the renderer has none).
+  let manager = null;
+  try {
+    const renderer = panel.content.rendermime.createRenderer(mime);
+    const promise = renderer._manager && renderer._manager.promise;
+    manager = promise ? await Promise.race([promise, new Promise(r => setTimeout(() => r(null), 50))]) : null;
+    renderer.dispose();
+  } catch (err) {
+    return {ready: false, why: `no widget renderer yet (${err})`};
+  }
+  if (!manager) return {ready: false, why: 'the notebook has no widget manager yet'};
+  if (!manager.restoredStatus) return {ready: false, why: 'the widget manager has not restored the widgets yet'};
+  const missing = ids.filter(id => !manager.has_model(id));
+  return {ready: missing.length === 0, why: `models not registered yet: ${missing.join(', ')}`, widgets: ids.length};
+}
+"""
+
+
+def wait_for_widget_restore(page, timeout_ms: int = KERNEL_TIMEOUT_MS) -> int:
+    """Wait until the widget manager of the notebook in front has restored its widgets: it says
+    so, and it has the model of every widget output (see the note above :data:`_JS_WIDGET_RESTORE`).
+    Returns how many widget outputs the notebook has."""
+    deadline = time.monotonic() + timeout_ms / 1000
+    while not (status := page.evaluate(_JS_WIDGET_RESTORE))["ready"]:
+        if time.monotonic() > deadline:
+            pytest.fail(f"the widget manager did not restore the notebook's widgets within {timeout_ms / 1000:.0f} "
+                        f"s: {status['why']}", pytrace=False)
+        page.wait_for_timeout(100)
+    return status["widgets"]
+
+
 def reopen_with_a_new_kernel(page, server, name: str) -> None:
     """What a student sees the next day: shut the notebook's kernel down (so no widget
-    lives on anywhere), reload JupyterLab, open the notebook again (a fresh kernel starts)."""
+    lives on anywhere), reload JupyterLab, open the notebook again (a fresh kernel starts),
+    and wait until the widget manager has restored the saved widgets and none still loads."""
     base_url, token, _root = server
     page.evaluate("""async ([base, token]) => {
       const sessions = await (await fetch(`${base}api/sessions?token=${token}`)).json();
       for (const s of sessions) await fetch(`${base}api/sessions/${s.id}?token=${token}`, {method: 'DELETE'});
     }""", [base_url, token])
     open_notebook(page, server, name)
-    # the widget manager restores saved widgets after the kernel is ready
+    wait_for_widget_restore(page)
     page.wait_for_function("() => !document.body.innerText.includes('Loading widget...')", timeout=WIDGET_TIMEOUT_MS)
-    page.wait_for_timeout(500)
 
 
 def widgets_missing_from_saved_state(server, name: str) -> list[str]:
