@@ -91,7 +91,9 @@ OUTPUT_WIDTH_PX = 840
 SERVER_START_TIMEOUT_S = 120
 LOAD_TIMEOUT_MS = 120_000      # JupyterLab's first load on 2 busy cores
 KERNEL_TIMEOUT_MS = 120_000    # kernel start
-RUN_ALL_TIMEOUT_MS = 180_000   # a notebook must run in < 60 s; leave room for a loaded machine
+#: A notebook runs in < 60 s of CPU (nbval holds it to that); in the browser it shares two cores with
+#: JupyterLab, Chromium and other work: units 11 and 12 took over 3 minutes on a loaded machine.
+RUN_ALL_TIMEOUT_MS = 600_000
 WIDGET_TIMEOUT_MS = 30_000     # one kernel round trip (button -> kernel -> redraw)
 
 
@@ -865,7 +867,9 @@ def check_reopened(page, server, name: str, static_figures: int, widget_text, la
               "of its pixels")
     note = widget.get_by_text("run the cell to use this widget")
     assert note.is_visible(), "a reopened widget says that it is a picture until its cell runs again"
-    figure.scroll_into_view_if_needed()  # the screenshot shows the picture (the note is above it)
+    # the screenshot shows the note at the top and the picture under it, as far as the window reaches
+    widget.evaluate("el => el.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(300)  # the scroll settles (JupyterLab may render more cells)
     save_screenshot(page, f"{name.split('_')[0]}_reopened")
     assert_no_console_errors(page)
 

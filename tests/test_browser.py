@@ -102,6 +102,8 @@ def test_pla_stepper_in_jupyterlab(page, jupyterlab_server):
     click_button(widget, "Step")
     wait_for_step(page, widget, 3)
     last = wait_for_new_pixels(page, figure, earlier)
+    widget.scroll_into_view_if_needed()
+    save_screenshot(page, "02_pla_random_cycle")      # what the reopened notebook must show
 
     assert_no_widget_errors(page)
     assert_no_console_errors(page)

@@ -86,7 +86,9 @@ def test_network_playground_in_jupyterlab(page, jupyterlab_server):
     pixels = wait_for_new_pixels(page, figure, pixels)
     message = widget.locator(".coursekit-message").first.inner_text()
     assert f"epoch {played}:" in message and "test loss" in message, message
-    widget.scroll_into_view_if_needed()
+    # the playground is taller than a 1280×800 window: the screenshot shows all of its figure, with the
+    # Play/Step row above it (the controls above that row are scrolled off)
+    figure.evaluate("el => el.scrollIntoView({block: 'end'})")
     save_screenshot(page, "06_network_playground")
 
     # click-to-pixels: a click on Step until the next epoch's frame is on the canvas

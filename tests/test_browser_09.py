@@ -44,7 +44,7 @@ def test_lstm_gate_stepper_in_jupyterlab(page, jupyterlab_server):
         pixels = wait_for_new_pixels(page, figure, pixels)
         messages.append(wait_for_text(page, widget, re.compile(r"read “.”:.*the LSTM answers")))
     assert len(set(messages)) == 3, "each step should say what its gates did"
-    widget.scroll_into_view_if_needed()
+    widget.evaluate("el => el.scrollIntoView({block: 'start'})")   # from its top, as a student scrolls to it
     save_screenshot(page, "09_lstm_gate_stepper")
 
     # the reset task, a typed sequence, the step onto the marker
@@ -64,7 +64,7 @@ def test_lstm_gate_stepper_in_jupyterlab(page, jupyterlab_server):
     wait_for_step(page, widget, 4, noun="symbol")
     wait_for_text(page, widget, re.compile(r"read “\|”: the forget gate closed"))
     last = wait_for_new_pixels(page, figure, earlier)
-    widget.scroll_into_view_if_needed()
+    widget.evaluate("el => el.scrollIntoView({block: 'start'})")   # from its top, as a student scrolls to it
     save_screenshot(page, "09_lstm_gate_stepper_reset")
     assert_no_widget_errors(page)
     assert_no_console_errors(page)

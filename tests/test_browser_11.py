@@ -13,7 +13,6 @@ import re
 
 import pytest
 
-import browser_util as bu
 from browser_util import (assert_no_console_errors, assert_no_widget_errors, canvas, check_reopened, click_button,
                           counter_pattern, run_unit, save_screenshot, step_label, wait_for_canvas_image,
                           wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
@@ -46,9 +45,7 @@ def token_position(row: int, column: float = 1.1) -> tuple[float, float]:
     return float(x), float(local.fig.bbox.height - y)
 
 
-def test_attention_explorer_in_jupyterlab(page, jupyterlab_server, monkeypatch):
-    # the notebook trains three small models: leave room for a machine shared with other work
-    monkeypatch.setattr(bu, "RUN_ALL_TIMEOUT_MS", 420_000)
+def test_attention_explorer_in_jupyterlab(page, jupyterlab_server):
     run_unit(page, jupyterlab_server, NAME, static_figures=STATIC_FIGURES)
 
     widget = widget_output(page, STAGE)
