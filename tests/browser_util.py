@@ -526,6 +526,28 @@ def wait_for_text(page, widget, pattern, timeout_ms: int = WIDGET_TIMEOUT_MS) ->
     return text
 
 
+_JS_SCROLL_VERTICALLY = """
+(el, where) => {
+  // the nearest ancestor that scrolls vertically (the notebook's window), scrolled so that the
+  // element's top (or bottom) is at the top (bottom) of it; never sideways, unlike scrollIntoView
+  let box = el.parentElement;
+  while (box && !(box.scrollHeight > box.clientHeight && /(auto|scroll)/.test(getComputedStyle(box).overflowY)))
+    box = box.parentElement;
+  if (!box) return;
+  const r = el.getBoundingClientRect(), b = box.getBoundingClientRect();
+  box.scrollTop += where === 'end' ? r.bottom - b.bottom + 8 : r.top - b.top - 8;
+}
+"""
+
+
+def scroll_to(page, element, where: str = "start") -> None:
+    """Scroll the notebook so that the element's top (``where="start"``: a widget from its top, as
+    a student scrolls to it) or its bottom (``"end"``: all of a figure under a tall widget's
+    controls) is at the edge of the window, for a screenshot."""
+    element.evaluate(_JS_SCROLL_VERTICALLY, where)
+    page.wait_for_timeout(300)  # the scroll settles (JupyterLab may render more cells) before the picture
+
+
 def canvas(widget):
     """The ipympl figure of a widget (its drawing canvas is the first <canvas>)."""
     figure = widget.locator(".jupyter-matplotlib-canvas-div").first
@@ -732,12 +754,16 @@ def wait_for_widget_restore(page, timeout_ms: int = KERNEL_TIMEOUT_MS) -> int:
     """Wait until the widget manager of the notebook in front has restored its widgets: it says
     so, and it has the model of every widget output (see the note above :data:`_JS_WIDGET_RESTORE`).
     Returns how many widget outputs the notebook has."""
-    deadline = time.monotonic() + timeout_ms / 1000
+    t0 = time.monotonic()
+    seen = set()  # the states passed through on the way (the race shows as "models not registered yet")
     while not (status := page.evaluate(_JS_WIDGET_RESTORE))["ready"]:
-        if time.monotonic() > deadline:
+        seen.add(status["why"].split(":")[0])
+        if time.monotonic() > t0 + timeout_ms / 1000:
             pytest.fail(f"the widget manager did not restore the notebook's widgets within {timeout_ms / 1000:.0f} "
                         f"s: {status['why']}", pytrace=False)
         page.wait_for_timeout(100)
+    print(f"widget restore: {status['widgets']} widget outputs ready after {time.monotonic() - t0:.1f} s"
+          + (f" (waited while: {'; '.join(sorted(seen))})" if seen else ""))
     return status["widgets"]
 
 
@@ -868,8 +894,7 @@ def check_reopened(page, server, name: str, static_figures: int, widget_text, la
     note = widget.get_by_text("run the cell to use this widget")
     assert note.is_visible(), "a reopened widget says that it is a picture until its cell runs again"
     # the screenshot shows the note at the top and the picture under it, as far as the window reaches
-    widget.evaluate("el => el.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(300)  # the scroll settles (JupyterLab may render more cells)
+    scroll_to(page, widget)
     save_screenshot(page, f"{name.split('_')[0]}_reopened")
     assert_no_console_errors(page)
 

@@ -16,7 +16,7 @@ import re
 import pytest
 
 from browser_util import (STEP_LABEL, assert_no_console_errors, assert_no_widget_errors, canvas, check_reopened,
-                          click_button, run_unit, save_screenshot, step_label, wait_for_canvas_image,
+                          click_button, run_unit, save_screenshot, scroll_to, step_label, wait_for_canvas_image,
                           wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -27,8 +27,7 @@ STATIC_FIGURES = {"04_neural_networks.ipynb": 10, "05_backpropagation.ipynb": 2}
 
 def screenshot(page, widget, name: str) -> None:
     """The widget from its top, as a student scrolls to it, in the 1280×800 window."""
-    widget.evaluate("el => el.scrollIntoView({block: 'start'})")
-    page.wait_for_timeout(300)
+    scroll_to(page, widget)
     save_screenshot(page, name)
 
 

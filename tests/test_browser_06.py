@@ -22,7 +22,7 @@ import pytest
 
 from browser_util import (ARTIFACTS, OUTPUTS, WIDGET_TIMEOUT_MS, assert_no_console_errors, assert_no_widget_errors,
                           canvas, canvas_pixels, check_reopened, click_button, click_to_canvas_ms, counter_pattern,
-                          run_unit, save_screenshot, step_label, wait_for_canvas_image, wait_for_new_pixels,
+                          run_unit, save_screenshot, scroll_to, step_label, wait_for_canvas_image, wait_for_new_pixels,
                           wait_for_step)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -88,7 +88,7 @@ def test_network_playground_in_jupyterlab(page, jupyterlab_server):
     assert f"epoch {played}:" in message and "test loss" in message, message
     # the playground is taller than a 1280×800 window: the screenshot shows all of its figure, with the
     # Play/Step row above it (the controls above that row are scrolled off)
-    figure.evaluate("el => el.scrollIntoView({block: 'end'})")
+    scroll_to(page, figure, "end")
     save_screenshot(page, "06_network_playground")
 
     # click-to-pixels: a click on Step until the next epoch's frame is on the canvas

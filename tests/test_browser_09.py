@@ -14,7 +14,7 @@ import re
 import pytest
 
 from browser_util import (assert_no_console_errors, assert_no_widget_errors, canvas, check_reopened, click_button,
-                          counter_pattern, run_unit, save_screenshot, step_label, wait_for_canvas_image,
+                          counter_pattern, run_unit, save_screenshot, scroll_to, step_label, wait_for_canvas_image,
                           wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -44,7 +44,7 @@ def test_lstm_gate_stepper_in_jupyterlab(page, jupyterlab_server):
         pixels = wait_for_new_pixels(page, figure, pixels)
         messages.append(wait_for_text(page, widget, re.compile(r"read “.”:.*the LSTM answers")))
     assert len(set(messages)) == 3, "each step should say what its gates did"
-    widget.evaluate("el => el.scrollIntoView({block: 'start'})")   # from its top, as a student scrolls to it
+    scroll_to(page, widget)   # from its top, as a student scrolls to it
     save_screenshot(page, "09_lstm_gate_stepper")
 
     # the reset task, a typed sequence, the step onto the marker
@@ -64,7 +64,7 @@ def test_lstm_gate_stepper_in_jupyterlab(page, jupyterlab_server):
     wait_for_step(page, widget, 4, noun="symbol")
     wait_for_text(page, widget, re.compile(r"read “\|”: the forget gate closed"))
     last = wait_for_new_pixels(page, figure, earlier)
-    widget.evaluate("el => el.scrollIntoView({block: 'start'})")   # from its top, as a student scrolls to it
+    scroll_to(page, widget)   # from its top, as a student scrolls to it
     save_screenshot(page, "09_lstm_gate_stepper_reset")
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
