@@ -710,13 +710,16 @@ def save_notebook(page) -> None:
 #   loads the kernel's widgets only, and it too sets ``restoredStatus`` and emits ``restored``.
 #
 # When the second one ends first, ``restoredStatus`` is true while the saved models are not yet
-# registered. A widget output that renders in that window (JupyterLab renders a long notebook's
-# cells lazily, as they come into view) finds no model, and since the manager says it is
-# restored, shows "Error displaying widget: model not found" for good; one rendered earlier
-# waits and renders again at the next ``restored``. So a test waits until the manager has
-# registered the model of every widget output before it scrolls to a widget: the right
-# condition, not a pause. (The saved state itself is checked on disk:
-# :func:`widgets_missing_from_saved_state`.)
+# registered. A widget output that renders in that window finds no model, and since the manager
+# says it is restored, it shows "Error displaying widget: model not found" and logs "Error: widget
+# model not found" to the console. An output that was waiting for the restore (all those on the
+# page when the notebook opened) renders again at the next ``restored`` and then shows its widget;
+# one that first renders inside the window (JupyterLab renders a long notebook's cells lazily, as
+# they come into view) keeps the error. So a test waits until the manager has made the model of
+# every widget output and no output shows the error any more, before it scrolls to a widget: the
+# right condition, not a pause. The console error of an output that recovered is the race's, not
+# the workbook's (:data:`RESTORE_RACE_CONSOLE_ERROR`). The saved state itself is checked on disk
+# (:func:`widgets_missing_from_saved_state`).
 _JS_WIDGET_RESTORE = """
 async () => {
   const panel = window.jupyterapp.shell.currentWidget;
@@ -745,9 +748,24 @@ async () => {
   if (!manager) return {ready: false, why: 'the notebook has no widget manager yet'};
   if (!manager.restoredStatus) return {ready: false, why: 'the widget manager has not restored the widgets yet'};
   const missing = ids.filter(id => !manager.has_model(id));
-  return {ready: missing.length === 0, why: `models not registered yet: ${missing.join(', ')}`, widgets: ids.length};
+  if (missing.length) return {ready: false, why: `models not registered yet: ${missing.join(', ')}`};
+  // registered models are promises: wait until each one is made (then the restore emits `restored`)
+  const made = await Promise.race([Promise.all(ids.map(id => manager.get_model(id))).then(() => true, () => true),
+                                   new Promise(r => setTimeout(() => r(false), 200))]);
+  if (!made) return {ready: false, why: 'models registered, not all made yet'};
+  // an output rendered while `restoredStatus` was true too early shows "model not found" until the
+  // renderer renders again at the next `restored`
+  const failed = Array.from(document.querySelectorAll(
+    '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-OutputArea-output')).filter(
+    o => o.textContent.includes('Error displaying widget')).length;
+  if (failed) return {ready: false, why: `outputs still show "Error displaying widget" (${failed})`, failed};
+  return {ready: true, widgets: ids.length};
 }
 """
+
+
+#: What the widget renderer logs when it renders during the restore race (see above).
+RESTORE_RACE_CONSOLE_ERROR = re.compile(r"^console\.error: Error: widget model not found\b")
 
 
 def wait_for_widget_restore(page, timeout_ms: int = KERNEL_TIMEOUT_MS) -> int:
@@ -757,11 +775,21 @@ def wait_for_widget_restore(page, timeout_ms: int = KERNEL_TIMEOUT_MS) -> int:
     t0 = time.monotonic()
     seen = set()  # the states passed through on the way (the race shows as "models not registered yet")
     while not (status := page.evaluate(_JS_WIDGET_RESTORE))["ready"]:
-        seen.add(status["why"].split(":")[0])
+        seen.add(status["why"].split(":")[0].split(" (")[0])
         if time.monotonic() > t0 + timeout_ms / 1000:
+            if status.get("failed"):
+                pytest.fail(f"{status['failed']} widget outputs of the reopened notebook show \"Error displaying "
+                            "widget: model not found\" although the widget manager has made their models: they "
+                            "rendered inside the restore race of JupyterLab's widget manager (see "
+                            "_JS_WIDGET_RESTORE in browser_util.py); a reload shows them", pytrace=False)
             pytest.fail(f"the widget manager did not restore the notebook's widgets within {timeout_ms / 1000:.0f} "
                         f"s: {status['why']}", pytrace=False)
         page.wait_for_timeout(100)
+    # an output that recovered logged the race's error to the console: not the workbook's
+    raced = [e for e in page.console_errors if RESTORE_RACE_CONSOLE_ERROR.search(e)]
+    page.console_errors[:] = [e for e in page.console_errors if not RESTORE_RACE_CONSOLE_ERROR.search(e)]
+    if raced:
+        seen.add(f"{len(raced)} outputs rendered inside the restore race and recovered")
     print(f"widget restore: {status['widgets']} widget outputs ready after {time.monotonic() - t0:.1f} s"
           + (f" (waited while: {'; '.join(sorted(seen))})" if seen else ""))
     return status["widgets"]
