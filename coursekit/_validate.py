@@ -1,4 +1,4 @@
-"""Checks of single-number arguments, shared by the package's modules.
+"""Checks of single arguments (numbers, arrays, choices), shared by the package's modules.
 
 Each returns the checked value (an ``int`` or a ``float``) or raises an error
 that names the argument, what it expected and what it got, e.g.
@@ -28,6 +28,14 @@ def _is_real(value) -> bool:
 def _fail(name: str, expected: str, meaning: str, value, wrong_type: bool, error: type[Exception]):
     got = f"{type(value).__name__}: {value!r:.80}" if wrong_type else f"{value}"
     raise error(f"{name} must be {expected}{f' ({meaning})' if meaning else ''}, got {got}")
+
+
+def one_of(name: str, value, options, meaning: str = ""):
+    """``value`` if it is one of ``options``, else a ValueError that lists them all."""
+    if value not in tuple(options):
+        listed = ", ".join(map(repr, options))
+        raise ValueError(f"{name} must be one of {listed}{f' ({meaning})' if meaning else ''}; got {value!r}")
+    return value
 
 
 def whole_number(name: str, value, low: int = 0, high: float = INF, meaning: str = "", *,

@@ -28,6 +28,9 @@ __all__ = ["Value", "GraphNode", "graph_of", "BackpropStep", "backprop_trace", "
            "PRESETS", "preset", "expression_preset", "neuron_preset", "network_preset"]
 
 
+_EXP_MAX = math.log(1.7976931348623157e308)   # the largest x whose exp(x) is a finite float64
+
+
 def _number(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{what} must be a real number or a Value, got {type(value).__name__}: {value!r:.60}")
@@ -100,11 +103,19 @@ class Value:
         if isinstance(exponent, Value):
             raise TypeError("the exponent must be a plain number (x ** 2, x ** -1), not a Value")
         k = _number(exponent, "the exponent")
+        if k == 0:                                         # x⁰ = 1 for every x: a constant, derivative 0
+            return self._make(1.0, (self,), (0.0,), "^0")
         if self.data == 0 and k < 1:
             raise ZeroDivisionError(f"0 ** {k:g} has no derivative")
+        if self.data < 0 and not k.is_integer():
+            raise ValueError(f"a negative number to a non-integer power is not a real number: "
+                             f"({self.data:g}) ** {k:g}; use an integer exponent or a positive base")
         return self._make(self.data ** k, (self,), (k * self.data ** (k - 1),), f"^{k:g}")
 
     def exp(self):
+        if self.data > _EXP_MAX:
+            raise ValueError(f"exp({self.data:g}) overflows a float64 (it exceeds about 1.8e308 once the "
+                             f"argument passes {_EXP_MAX:.2f})")
         e = math.exp(self.data)
         return self._make(e, (self,), (e,), "exp")             # (e^x)' = e^x
 

@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import datasets
-from ._validate import real_array, real_number, whole_number
+from ._validate import one_of, real_array, real_number, whole_number
 
 __all__ = [
     # the GAN game
@@ -101,12 +101,6 @@ def _distribution(name: str, value) -> np.ndarray:
     return arr
 
 
-def _one_of(name: str, value, options: Sequence[str]) -> str:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
-    return value
-
-
 def _xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """x log y with 0 log 0 = 0 (the convention of every entropy and divergence)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -142,7 +136,7 @@ def generator_loss(d_fake, kind: str = "nonsaturating") -> float:
     -½ E log D(G(z)); the ½ only halves the gradient). Both are smallest when D
     calls every generated sample real.
     """
-    kind = _one_of("kind", kind, GENERATOR_LOSSES)
+    kind = one_of("kind", kind, GENERATOR_LOSSES)
     d_fake = _probabilities("d_fake", d_fake)
     with np.errstate(divide="ignore"):
         if kind == "minimax":
@@ -159,7 +153,7 @@ def generator_logit_gradient(d_fake, kind: str = "nonsaturating") -> np.ndarray:
     negative (raising a lowers the loss), so the generator moves its samples
     towards "real" either way; only the strength differs.
     """
-    kind = _one_of("kind", kind, GENERATOR_LOSSES)
+    kind = one_of("kind", kind, GENERATOR_LOSSES)
     d_fake = _probabilities("d_fake", d_fake)
     return -d_fake if kind == "minimax" else -(1.0 - d_fake)
 
@@ -390,7 +384,7 @@ def lab_target(name: str, n: int = 2000, seed: int = 0, points=None):
     ``points`` clicked by the user (at least one), used as the centres of small Gaussians
     (std 0.08). Returns ``(X, modes)`` with X of shape (n, 2) and modes (K, 2) or None.
     """
-    name = _one_of("name", name, LAB_TARGETS)
+    name = one_of("name", name, LAB_TARGETS)
     n = whole_number("n", n, 1, noun="integer", allow_float=False)
     if name == "ring":
         X = datasets.eight_gaussians(n, radius=RING["radius"], std=RING["std"], seed=seed)
@@ -441,8 +435,8 @@ class GANTrainer:
         layers = whole_number("layers", layers, 1, 6, noun="integer", allow_float=False)
         self.k = whole_number("k", k, 1, 20, noun="integer", allow_float=False,
                               meaning="discriminator steps per generator step")
-        self.loss = _one_of("loss", loss, GENERATOR_LOSSES)
-        self.optimizer_name = _one_of("optimizer", optimizer, ("adam", "sgd"))
+        self.loss = one_of("loss", loss, GENERATOR_LOSSES)
+        self.optimizer_name = one_of("optimizer", optimizer, ("adam", "sgd"))
         self.lr_d = real_number("lr_d", lr_d, 0.0, 10.0, low_open=True, meaning="the discriminator's learning rate")
         self.lr_g = real_number("lr_g", lr_g, 0.0, 10.0, low_open=True, meaning="the generator's learning rate")
         self.batch_size = whole_number("batch_size", batch_size, 1, noun="integer", allow_float=False)
@@ -562,7 +556,7 @@ class GANTrainer:
     def step(self, part: str = "both", view: bool = False) -> GANState:
         """One iteration: k discriminator steps, then one generator step (``part="both"``),
         or one step of only ``"D"`` or ``"G"``. ``view=True`` adds what the lab draws."""
-        part = _one_of("part", part, ("both", "D", "G"))
+        part = one_of("part", part, ("both", "D", "G"))
         with _threads(self.G, self.device):
             for _ in range(self.k if part == "both" else int(part == "D")):
                 self.d_step()

@@ -38,7 +38,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import linear
-from ._validate import real_number, whole_number
+from ._validate import index_array, real_number, whole_number
 
 __all__ = [
     # activations and their derivatives
@@ -633,12 +633,12 @@ def mlp(sizes: Iterable[int], activation: str = "relu", *, init: str | None = No
 
 def one_hot(y, C: int) -> np.ndarray:
     """Integer labels (N,) as rows of a one-hot matrix (N, C)."""
-    y = np.asarray(y)
     C = whole_number("C", C, 1, meaning="the number of classes", allow_float=False)
-    if y.ndim != 1 or (y.size and (not np.all(np.mod(y, 1) == 0) or y.min() < 0 or y.max() >= C)):
-        raise ValueError(f"y must be a 1-D array of class indices 0..{C - 1}, got shape {y.shape}")
+    if np.ndim(y) != 1:
+        raise ValueError(f"y must be a 1-D array of class indices 0..{C - 1}, got shape {np.shape(y)}")
+    y = index_array("y", y, C, meaning=f"one class index per example, for C = {C} classes")
     Y = np.zeros((y.size, C))
-    Y[np.arange(y.size), y.astype(int)] = 1.0
+    Y[np.arange(y.size), y] = 1.0
     return Y
 
 
@@ -716,6 +716,9 @@ def accuracy(out, y) -> float:
     sign of (N,) / (N, 1) scores against labels 0/1 or ±1."""
     out = np.asarray(out, dtype=float)
     y = np.asarray(y)
+    if out.ndim == 0 or y.size != out.shape[0]:
+        raise ValueError(f"y must hold one label per row of out (N,) or (N, C); got out of shape {out.shape} "
+                         f"and y of shape {y.shape}")
     if out.ndim == 2 and out.shape[1] > 1:
         return float(np.mean(np.argmax(out, axis=1) == y))
     s = out.reshape(-1)

@@ -48,7 +48,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from ._validate import real_number, whole_number
+from ._validate import one_of, real_number, whole_number
 
 __all__ = [
     "Optimizer", "GD", "Momentum", "Adagrad", "RMSProp", "Adam", "OPTIMIZERS", "make_optimizer",
@@ -117,12 +117,6 @@ def _params_and_grad(params, grad):
     if params.shape != grad.shape:
         raise ValueError(f"grad must have the shape of params {params.shape}, got shape {grad.shape}")
     return params, grad
-
-
-def _choice(name: str, value, options) -> str:
-    if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
-    return value
 
 
 # ------------------------------------------------------ learning-rate rules ---
@@ -215,10 +209,10 @@ class GD(Optimizer):
     def __init__(self, eta: float = 0.01, decay: str | None = None, normalized: bool = False,
                  weight_decay: float = 0.0, weight_decay_variant: str = "standard"):
         super().__init__(eta)
-        self.decay = _choice("decay", decay, (None, "sqrt"))
+        self.decay = one_of("decay", decay, (None, "sqrt"))
         self.normalized = bool(normalized)
         self.weight_decay = _fraction("weight_decay", weight_decay)
-        self.weight_decay_variant = _choice("weight_decay_variant", weight_decay_variant, ("standard", "deck004"))
+        self.weight_decay_variant = one_of("weight_decay_variant", weight_decay_variant, ("standard", "deck004"))
 
     def lr(self, t: int | None = None) -> float:
         t = self.t if t is None else t
@@ -252,7 +246,7 @@ class Momentum(Optimizer):
                  weight_decay: float = 0.0):
         super().__init__(eta)
         self.alpha = _fraction("alpha", alpha, allow_one=(variant == "deck002"))
-        self.variant = _choice("variant", variant, self.variants)
+        self.variant = one_of("variant", variant, self.variants)
         self.weight_decay = _fraction("weight_decay", weight_decay)
         self.v: np.ndarray | None = None
 
@@ -290,7 +284,7 @@ class Adagrad(Optimizer):
     def __init__(self, eta: float = 0.1, eps: float = 1e-10, variant: str = "standard"):
         super().__init__(eta)
         self.eps = _positive("eps", eps)
-        self.variant = _choice("variant", variant, self.variants)
+        self.variant = one_of("variant", variant, self.variants)
         self.G: np.ndarray | None = None
 
     def _reset_state(self):
@@ -368,7 +362,7 @@ def make_optimizer(name: str, eta: float, **options) -> Optimizer:
     """The optimizer behind a name of :data:`OPTIMIZERS` ("sgd" and "minibatch"
     are plain GD steps; what makes them stochastic is the batch size given to
     :func:`optimize`)."""
-    name = _choice("name", name, tuple(OPTIMIZERS))
+    name = one_of("name", name, tuple(OPTIMIZERS))
     cls = {"gd": GD, "sgd": GD, "minibatch": GD, "momentum": Momentum, "adagrad": Adagrad,
            "rmsprop": RMSProp, "adam": Adam}[name]
     return cls(eta, **options)

@@ -47,7 +47,7 @@ from torch import nn
 
 from . import datasets, deepnets
 from .train import cpu_threads, train_one_epoch
-from ._validate import real_number, whole_number
+from ._validate import one_of, real_number, whole_number
 
 __all__ = ["DOMAIN", "DATASETS", "FEATURES", "OPTIMIZERS", "REGULARIZATIONS", "MAX_LAYERS", "MAX_UNITS",
            "DIVERGED_LOSS", "UNSTABLE_FACTOR", "UNSTABLE_EPOCHS", "make_points", "feature_matrix", "PlaygroundConfig", "EpochState", "Playground"]
@@ -119,12 +119,6 @@ OPTIMIZERS = {
 REGULARIZATIONS = ("none", "L1", "L2")
 
 
-def _choice(name, value, options):
-    if value not in options:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, options))}; got {value!r}")
-    return value
-
-
 def make_points(dataset: str, n: int = 500, noise: float = 0.0, seed: int = 0):
     """n points of a playground data set, in the square [-6, 6]²: ``(X, y)`` with X (n, 2), y in {0, 1}.
 
@@ -132,7 +126,7 @@ def make_points(dataset: str, n: int = 500, noise: float = 0.0, seed: int = 0):
     scale (the square is about 5 of those units across each half), or the spread of the Gaussian
     clouds. The generators are those of :mod:`coursekit.datasets`, seeded.
     """
-    _choice("dataset", dataset, tuple(DATASETS))
+    one_of("dataset", dataset, tuple(DATASETS))
     n = whole_number("n", n, 4, noun="integer", meaning="the number of points")
     noise = real_number("noise", noise, 0.0, 0.5)
     X, y = DATASETS[dataset][1](n, noise, whole_number("seed", seed, 0, noun="integer"))
@@ -147,7 +141,7 @@ def feature_matrix(X, features: Sequence[str]) -> np.ndarray:
     if not features:
         raise ValueError("features must name at least one input feature")
     for f in features:
-        _choice("feature", f, tuple(FEATURES))
+        one_of("feature", f, tuple(FEATURES))
     return np.column_stack([FEATURES[f][1](X[:, 0], X[:, 1]) for f in features]).astype(np.float32)
 
 
@@ -177,7 +171,7 @@ class PlaygroundConfig:
     seed: int = 0
 
     def __post_init__(self):
-        _choice("dataset", self.dataset, tuple(DATASETS))
+        one_of("dataset", self.dataset, tuple(DATASETS))
         whole_number("n_points", self.n_points, 4, 5000, noun="integer")
         real_number("noise", self.noise, 0.0, 0.5)
         real_number("train_fraction", self.train_fraction, 0.1, 0.9)
@@ -194,16 +188,19 @@ class PlaygroundConfig:
                 raise ValueError(f"{name} must be one value or one per hidden layer ({len(hidden)}), got {len(values)}")
             object.__setattr__(self, name, values)
         for a in self.activation:
-            _choice("activation", a, tuple(deepnets.ACTIVATIONS))
+            one_of("activation", a, tuple(deepnets.ACTIVATIONS))
         for p in self.dropout:
             real_number("dropout", p, 0.0, 0.9)
         object.__setattr__(self, "features", tuple(self.features))
         feature_matrix(np.zeros((1, 2)), self.features)
-        _choice("init", self.init, deepnets.INITS)
-        _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        one_of("init", self.init, deepnets.INITS)
+        one_of("optimizer", self.optimizer, tuple(OPTIMIZERS))
         real_number("lr", self.lr, 0.0, 100.0, low_open=True, meaning="the learning rate")
         whole_number("batch_size", self.batch_size, 1, noun="integer")
-        _choice("regularization", self.regularization, REGULARIZATIONS)
+        if self.batch_norm and self.batch_size < 2:
+            raise ValueError("batch norm needs batches of at least 2 examples (it normalizes each unit by the "
+                             f"batch's mean and variance); got batch_size {self.batch_size}")
+        one_of("regularization", self.regularization, REGULARIZATIONS)
         real_number("reg_rate", self.reg_rate, 0.0, 100.0)
 
     def but(self, **changes) -> "PlaygroundConfig":
@@ -327,6 +324,12 @@ class Playground:
         return self.history[-1]
 
     @property
+    def can_train(self) -> bool:
+        """Whether an epoch has a batch to train on: a training point, two with batch norm (a batch
+        of one has no variance to normalize by)."""
+        return len(self.train_y) >= (2 if self.config.batch_norm else 1)
+
+    @property
     def diverged(self) -> bool:
         return self.history[-1].diverged
 
@@ -353,7 +356,7 @@ class Playground:
 
     def step(self) -> EpochState:
         """Train one epoch and evaluate; returns the new state (the last one again once diverged)."""
-        if self.diverged or len(self.train_y) == 0:
+        if self.diverged or not self.can_train:
             return self.state
         # one CPU thread for the tiny network (coursekit.train.cpu_threads: on 2 cores an epoch of 25 Adam
         # steps on a 2×8 network took about 160 ms of CPU time with two threads, about 11 ms with one)

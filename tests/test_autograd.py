@@ -217,6 +217,10 @@ def test_errors_are_explained():
         Value(1.0) + "2"
     with pytest.raises(ValueError, match="preset must be one of"):
         A.preset("lstm")
+    with pytest.raises(ValueError, match="negative number to a non-integer power"):
+        Value(-8.0) ** (1 / 3)                    # Python would return a complex number here
+    with pytest.raises(ValueError, match=r"exp\(1000\) overflows"):
+        Value(1000.0).exp()
     assert repr(Value(2.0, "a")) == "Value(a=2, grad=0)"
 
 
@@ -240,3 +244,15 @@ def test_rebuild_replays_the_graph_with_new_leaf_values(seed):
 def test_rebuild_the_neuron_at_new_inputs():
     y = A.rebuild(A.neuron_preset(), {"x₁": 0.5, "w₀": 0.0})
     assert y.data == pytest.approx(1 / (1 + math.exp(-(0.5 * 2.0 + (-2.0) * (-3.0)))))
+
+
+@pytest.mark.parametrize("x", [0.0, -2.5, 3.0])
+def test_power_zero_is_a_constant_and_the_largest_exp_is_finite(x):
+    v, t = Value(x, "x"), torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    out, out_t = v ** 0, t ** 0
+    out.backward()
+    out_t.backward()
+    assert out.data == out_t.item() == 1.0 and v.grad == t.grad.item() == 0.0
+    assert A.rebuild(out, {"x": x + 1}).data == 1.0 and A.torch_gradients(out) == {0: 0.0}
+    big = Value(709.78).exp()
+    assert math.isfinite(big.data) and big.data == pytest.approx(math.exp(709.78))

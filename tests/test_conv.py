@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -340,6 +341,12 @@ def test_architectures_have_their_published_parameter_counts(build, input_shape,
     else:
         assert count == published
     assert table[-1].output_shape[-1] in (10, 1000)
+    # multiply-adds: torch's own FLOP counter (2 FLOPs per multiply-add of convolutions and matrix products)
+    with torch.device("meta"):
+        x = torch.zeros(1, *input_shape)
+    with FlopCounterMode(display=False) as counter:
+        model(x)
+    assert sum(row.macs for row in table) == counter.get_total_flops() // 2
 
 
 def test_alexnet_table_of_deck_000_and_its_conv4_inconsistency():

@@ -11,6 +11,7 @@ import csv
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -401,6 +402,7 @@ def build_class(root: Path, source_path: Path, out: Path, servers: dict) -> dict
     # --- answering with the reference implementation, by every route
     for student, answer in REFERENCE_ROUTES.items():
         save(student, with_answers(answer, CORRECT_DOUBLE))
+    save("building_block", with_answers(BUILDING_BLOCK, CORRECT_DOUBLE))
 
     # --- containment: processes, network, the grader's memory
     save("contained", with_answers(CORRECT_PLA, containment_attack(servers)))
@@ -434,6 +436,11 @@ REFERENCE_ROUTES = {
               "    found = next(o for o in gc.get_objects() if callable(o) and getattr(o, '__name__', '') == 'pla_update'\n"
               "                 and getattr(o, '__module__', '') == 'coursekit.perceptron')\n"
               "    return found(w, x, y)\n",
+    # handed to a coursekit function that calls what it is given (a layer's activation): the call
+    # comes from coursekit code, but not from code of its own that names the reference
+    "ref_handed_in": "import functools\nfrom coursekit import nn as _nn, perceptron as _P\n"
+                     "def pla_update(w, x, y):\n"
+                     "    return _nn.Activation(functools.partial(_P.pla_update, w, x), None).forward(float(y))[0]\n",
     "ref_code_copy": "import types, coursekit.perceptron as _P\n"
                      "pla_update = types.FunctionType(_P.pla_update.__code__, dict(vars(_P)), 'pla_update')\n",
     "ref_code_edit": "import types, coursekit.perceptron as _P\n"
@@ -454,6 +461,13 @@ REFERENCE_ROUTES = {
                       "        subprocess.sys = real\n"
                       "    return json.loads(out.stdout)\n",
 }
+
+
+# a correct answer that uses a public building block (predict) whose private helpers (_check_w,
+# _numbers, _finite) are also the reference's: allowed, and it must not be taken for a reference call
+BUILDING_BLOCK = ("def pla_update(w, x, y):\n"
+                  "    on_the_right_side = P.predict(w, x[None])[0] == y  # a mistake or not: PLA updates either way\n"
+                  "    return w + y * x\n")
 
 
 SEED = 731902468  # distinctive: a test looks for it in what submissions could see
@@ -752,8 +766,9 @@ def test_escape_attempts_fail_and_touch_nothing(graded):
 
 @pytest.mark.parametrize("student", sorted(REFERENCE_ROUTES))
 def test_an_answer_that_calls_the_reference_scores_nothing(graded, student):
-    """Imported, aliased, wrapped, found with gc, run from a copy of its code: each call of the
-    reference implementation during the re-check is caught and named. An edited copy of the code
+    """Imported, aliased, wrapped, found with gc, handed to a coursekit function that calls it, run
+    from a copy of its code: each call of the reference implementation during the re-check is caught
+    and named. An edited copy of the code
     cannot be made, and a fresh Python cannot be started to run it unmarked."""
     ex = {e.grade_id: e for e in result(graded, student).exercises}
     assert ex["check_pla_update"].points == 0, ex["check_pla_update"]
@@ -765,6 +780,12 @@ def test_an_answer_that_calls_the_reference_scores_nothing(graded, student):
         assert "your answer calls the reference implementation (coursekit.perceptron.pla_update)" in \
             ex["check_pla_update"].message
         assert "calls the reference implementation" in html.unescape(feedback(graded, student))
+
+
+def test_an_answer_may_use_the_public_building_blocks(graded):
+    """Legitimate helpers stay allowed: predict runs the reference's private helpers from its own code."""
+    ex = {e.grade_id: e for e in result(graded, "building_block").exercises}
+    assert ex["check_pla_update"].points == 2 and ex["check_pla_update"].status == "passed", ex["check_pla_update"]
 
 
 # ------------------------------------------------------------ containment ----
@@ -791,6 +812,17 @@ def test_one_message_too_large_is_refused(graded):
     assert r.status == "output limit" and r.total == 0, (r.status, r.problems)
     assert any("larger than 8 MB" in p for p in r.problems), r.problems
     assert r.grader_mb < 600
+
+
+def test_grader_memory_is_the_workers_own_not_its_parents():
+    """A worker started by a large process (here: this test holding 400 MB) reports its own
+    peak memory. ``ru_maxrss`` would report the parent's: Linux carries it across exec."""
+    ballast = np.ones(400 * 2**20 // 8)  # touched, so resident
+    code = "from coursekit.grading.worker import peak_mb; print(peak_mb())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         start_new_session=True).stdout
+    assert 0 < float(out) < 300, out
+    del ballast
 
 
 @pytest.fixture(scope="module")
@@ -915,6 +947,28 @@ def test_fallback_refuses_the_dir_fd_trick(tmp_path):
         "climb from an inner folder PermissionError", "remove through a descriptor PermissionError",
         "climbing relative path PermissionError", "own scratch done"]
     assert (project / "notebooks" / "02_perceptron.ipynb").read_text() == "the solutions"
+
+
+def test_the_audit_hook_refuses_a_sub_interpreter(tmp_path):
+    """A sub-interpreter has its own import system and audit hooks: inside one, neither the hook's
+    fences nor the marks of the reference functions would hold (under the audit-hook-only fallback
+    it could read the solutions). The hook refuses to make one."""
+    project, scratch = tmp_path / "project", tmp_path / "scratch"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "notebooks" / "02_perceptron.ipynb").write_text("the solutions")
+    scratch.mkdir()
+    out = run_sandboxed(f"""
+        import _xxsubinterpreters as I
+        attempt("read directly", lambda: open({str(project / "notebooks" / "02_perceptron.ipynb")!r}).read())
+
+        def through_a_sub_interpreter():
+            channel, interpreter = I.channel_create(), I.create()
+            I.run_string(interpreter, "import _xxsubinterpreters as I; "
+                         f"I.channel_send({{channel}}, open({str(project / "notebooks" / "02_perceptron.ipynb")!r}).read())")
+            print(I.channel_recv(channel))
+        attempt("read in a sub-interpreter", through_a_sub_interpreter)
+        """, scratch, landlock=False, deny=[project / "notebooks"])
+    assert out.splitlines() == ["read directly PermissionError", "read in a sub-interpreter RuntimeError"], out
 
 
 def test_landlock_alone_refuses_tcp_connections(tmp_path):
@@ -1291,6 +1345,16 @@ def test_validate_scores_as_the_grader_would(tmp_path, capsys):
     assert {e.grade_id: e.points for e in r.exercises} == {"check_pla_update": 0, "check_double": 1}
     assert "check_pla_update" in out and "0/2" in out and "wrong" in out
     assert "total 1/3" in out and "sandbox: " in out
+    # the whole message of the wrong answer, not its first line only: the smallest failing input,
+    # expected vs got and the hint, as the check itself words them when run here
+    from coursekit.checks import perceptron as CP
+
+    here = CP.check_pla_update(lambda w, x, y: w - y * x, verbose=False).message.splitlines()
+    hint = next(line.strip() for line in here if line.strip().startswith("Hint:"))
+    message = {e.grade_id: e.message for e in r.exercises}["check_pla_update"]
+    assert len(message.splitlines()) > 3 and all(line.strip() in out for line in message.splitlines())
+    assert "Smallest failing input" in out and hint in out
+    assert re.search(r"^\s+expected: ", out, re.M) and re.search(r"^\s+got: ", out, re.M)
     if bwrap.probe()[0]:
         assert "sandbox: bubblewrap" in out and "WARNING" not in out
 

@@ -108,9 +108,11 @@ def test_nbgrader_feedback_is_written(course):
     assert "CheckFailed" in wrong or "failed" in wrong
 
 
-@pytest.mark.parametrize("student, passes", [("stderr", True), ("untouched", False)])
+@pytest.mark.parametrize("student, passes", [("stderr", True), ("untouched", False), ("wrong", False)])
 def test_nbgrader_validate_tells_the_truth(course, student, passes):
-    """(The correct and the wrong one are judged by autograde above; each validate runs the notebook.)"""
+    """The untouched and the wrong one are the two that nbgrader's validate called a success before the
+    checks failed their cells under nbgrader (the correct one is judged by autograde above; each validate
+    runs the notebook)."""
     proc = nbgrader("validate", str(course["root"] / "submitted" / student / "ps1" / UNIT), cwd=course["root"])
     said = proc.stdout + proc.stderr
     assert ("Success! Your notebook passes all the tests." in said) == passes, said[-2000:]

@@ -134,3 +134,47 @@ def test_a_verdict_that_called_the_reference_scores_nothing():
     caught = grader._calls_reference(verdict, ["coursekit.perceptron:_check_w", "coursekit.perceptron:pla_update"])
     assert caught.points == 0 and caught.status == grader.USES_REFERENCE
     assert caught.message.startswith("your answer calls the reference implementation (coursekit.perceptron.pla_update,")
+
+
+HANDING = '''
+def _check(w):
+    return w
+
+def count(w):
+    return _check(w)
+
+def handed(fn, *args):
+    return fn(*args)
+
+def outer(v):
+    def inner():
+        return v
+    return inner()
+
+class Layer:
+    def forward(self, x):
+        return self.f(x) + self.g(x)
+
+    def __add__(self, other):
+        return self.forward(other)
+'''
+
+
+def test_a_coursekit_function_calls_its_own_helpers_not_what_it_is_handed():
+    """The kernel's record calls a call of a coursekit function "inner" (excused) only where the
+    caller's own code makes it; a reference handed to a coursekit function that calls its argument
+    (``threads_as_train(pla_update)(w, x, y)``, a layer's activation) is the answer's call."""
+    from coursekit.grading.sandbox import _called_by_own_code as own
+
+    space: dict = {}
+    exec(compile(HANDING, "<m>", "exec"), space)
+    count, handed, outer = space["count"].__code__, space["handed"].__code__, space["outer"].__code__
+    forward, add = space["Layer"].forward.__code__, space["Layer"].__add__.__code__
+    assert own(count, "m", "m:_check") and own(add, "m", "m:Layer.forward")  # named in its code
+    assert own(outer, "m", "m:outer.<locals>.inner")  # a function nested in the caller
+    assert own(forward, "m", "m:Layer.__add__")  # an operator's method
+    assert own(handed, "m", "m:_check")  # a private helper of its own module (a table of operations)
+    assert not own(handed, "m", "coursekit.perceptron:pla_update")  # handed in: the answer's call
+    assert not own(handed, "m", "coursekit.perceptron:_trace")  # another module's private helper
+    assert not own(forward, "coursekit.nn", "coursekit.nn:sigmoid")  # self.f = sigmoid: handed in
+    assert not own(outer, "m", "m:other.<locals>.inner")  # nested elsewhere

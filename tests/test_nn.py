@@ -185,6 +185,21 @@ def test_layer_errors_name_the_expected_shape():
         nn.LeakyReLU(1.5)
 
 
+def test_one_hot_and_accuracy_match_torch_and_name_bad_labels():
+    y = np.array([2, 0, 3, 3])
+    assert np.array_equal(nn.one_hot(y, 5), torch.nn.functional.one_hot(torch.tensor(y), 5).numpy())
+    scores = np.random.default_rng(0).normal(size=(4, 5))
+    assert nn.accuracy(scores, y) == float((torch.tensor(scores).argmax(1) == torch.tensor(y)).float().mean())
+    with pytest.raises(ValueError, match=r"integer indices from 0 to 2 .*values from 0 to 5"):
+        nn.one_hot([0, 5], 3)                          # the value is wrong, not the shape
+    with pytest.raises(ValueError, match="dtype float64"):
+        nn.one_hot([0.5], 3)
+    with pytest.raises(ValueError, match=r"1-D array .*shape \(1, 1\)"):
+        nn.one_hot([[0]], 3)
+    with pytest.raises(ValueError, match=r"one label per row .*shape \(2, 3\) and y of shape \(1,\)"):
+        nn.accuracy(np.zeros((2, 3)), [1])            # would broadcast to a wrong score without the check
+
+
 # ----------------------------------------------------------------- losses ---
 
 def test_softmax_cross_entropy_matches_torch_for_labels_and_distributions():

@@ -196,6 +196,17 @@ def test_batch_norm_skips_a_last_batch_of_one():
     assert run.epoch == 1 and not run.diverged
 
 
+def test_batch_norm_needs_two_examples_per_batch_and_in_the_training_set():
+    with pytest.raises(ValueError, match="batch norm needs batches of at least 2 examples"):
+        P.PlaygroundConfig(batch_size=1, batch_norm=True)
+    run = P.Playground(P.PlaygroundConfig(n_points=40, batch_size=2, batch_norm=True))
+    run.clear_points()
+    run.add_point(1.0, 1.0, 1)
+    assert not run.can_train and run.step().epoch == 0     # one point: no batch to normalize, nothing raises
+    run.add_point(-1.0, -1.0, 0)
+    assert run.can_train and run.step().epoch == 1
+
+
 def test_stop_rules():
     run = P.Playground(P.PlaygroundConfig(dataset="gauss", hidden=(2,), n_points=100))
     assert not run.should_stop("test_acc", 1.01)

@@ -203,6 +203,24 @@ def test_figures_fit_840_px():
     assert make_figure(8.4, 3).get_size_inches()[0] * make_figure(8.4, 3).dpi == OUTPUT_WIDTH_PX
     with pytest.raises(ValueError, match="at most 8.4 in wide"):
         make_figure(9.0, 4.0)
+    # no ipympl toolbar over the tick labels, no header line above the plot
+    canvas = make_figure(6, 3).canvas
+    assert not canvas.toolbar_visible and not canvas.header_visible and not canvas.footer_visible
+
+
+def test_check_verdicts_read_without_an_emoji_font(capsys):
+    """Where the browser has no emoji font the glyphs are empty boxes: each verdict says its word too."""
+    from coursekit import checks
+
+    cases = [checks.Case((x,)) for x in (1.0, 2.0)]
+
+    def not_yet(x):
+        raise NotImplementedError()
+
+    for fn, words in [(lambda x: 2 * x, "\u2705 passed"), (lambda x: x, "\u274c wrong"),
+                      (not_yet, "\u23f3 not attempted")]:
+        checks.check_function(fn, lambda x: 2 * x, cases, name="double")
+        assert capsys.readouterr().out.startswith(words)
 
 
 @pytest.mark.parametrize("make", [lambda: Walk([1, 2]), RandomWalk,

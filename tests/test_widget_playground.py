@@ -49,9 +49,13 @@ def test_step_trains_one_epoch_and_shows_it(widget):
 
 
 def test_play_ticks_train_one_epoch_each(widget):
+    widget.play_button.value = True                # Play (the page's timer then ticks)
     for k in range(1, 4):
         widget.play.value = k      # what a tick of Play in the browser does
     assert widget.state.epoch == 3
+    widget.play_button.value = False               # Pause; a tick the page held back arrives after it
+    widget.play.value = 4
+    assert widget.state.epoch == 3 and widget.counter.value.endswith("epoch 3</b>")
 
 
 def test_the_spiral_run_reaches_95_percent_through_the_controls():
@@ -205,3 +209,29 @@ def test_nan_in_the_network_is_shown_not_raised(widget):
     widget.step_button.click()
     assert widget.run.diverged and widget.status.kind == "bad"
     widget.fig.canvas.draw()                       # drawing a diverged state works too
+
+
+def test_batch_norm_lifts_a_batch_of_one_to_two(widget):
+    widget.batch_size.value = 1
+    widget.step_button.click()
+    widget.batch_norm.value = True                 # a batch of one has no variance: the slider's minimum is 2
+    assert widget.batch_size.min == widget.batch_size.value == widget.run.config.batch_size == 2
+    assert widget.run.config.batch_norm and widget.state.epoch == 0
+    widget.step_button.click()
+    assert widget.state.epoch == 1
+    widget.batch_norm.value = False
+    assert widget.batch_size.min == 1 and widget.batch_size.value == 2
+    widget.batch_size.value = 1
+    assert widget.run.config.batch_size == 1
+
+
+def test_a_training_set_too_small_to_train_says_so(widget):
+    widget.batch_norm.value = True
+    widget.clear_points.click()
+    widget._on_click(SimpleNamespace(inaxes=widget.ax, xdata=-3.0, ydata=-3.0, button=1))
+    widget.step_button.click()                     # one point with batch norm: nothing happens, and it says why
+    assert widget.state.epoch == 0 and "Nothing to train on yet" in widget.message.value
+    assert "two training points" in widget.message.value
+    widget._on_click(SimpleNamespace(inaxes=widget.ax, xdata=3.0, ydata=3.0, button=1))
+    widget.step_button.click()
+    assert widget.state.epoch == 1 and "Nothing to train on" not in widget.message.value

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -117,6 +118,10 @@ def test_bad_text_is_reported_and_changes_nothing(widget):
     assert "numbers separated by commas" in widget.message.value and widget.classes == 4
     widget.vector_text.value = "1"
     assert "2 to 6 numbers" in widget.message.value and widget.classes == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no overflow warning may reach the output area
+        widget.vector_text.value = "1e308, -1e308"
+    assert "between -1e+06 and 1e+06" in widget.message.value and widget.classes == 4
 
 
 @pytest.mark.parametrize("kwargs, message", [

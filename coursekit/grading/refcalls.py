@@ -18,8 +18,10 @@ its code object) would pass every check. So, in a graded kernel only:
   (:func:`coursekit.grading.sandbox.install_audit_hook`): nothing in the
   kernel keeps the record, so nothing there can erase it.
   The record says whether the caller was itself a marked function of a
-  reference module (a helper calling a helper), or anything else (the
-  answer, a wrapper, ``map``, a check's own helper).
+  reference module calling, from its own code, a helper it names (a helper
+  calling a helper: :func:`coursekit.grading.sandbox._called_by_own_code`),
+  or anything else (the answer, a wrapper, ``map``, a check's own helper, a
+  coursekit function calling a function it was handed).
 * **Grader side.** While the grader re-checks an exercise, it runs the
   reference in its own process under a profiler (see
   :func:`coursekit.checks.core.tracing_references`) to learn which

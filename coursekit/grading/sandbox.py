@@ -337,6 +337,8 @@ _BLOCKED_EVENTS = frozenset({
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
     "pty.spawn", "os.startfile", "ctypes.dlsym", "ctypes.dlsym/handle", "ctypes.call_function",
     "ctypes.cdata", "ctypes.string_at", "ctypes.wstring_at", "ctypes.set_errno", "sys.remote_exec",
+    # a sub-interpreter has an import system and audit hooks of its own: none of these fences, no marks
+    "cpython.PyInterpreterState_New",
 })
 # event -> ((path argument, its dir_fd argument or None), ...), and whether the access writes;
 # kept as tuples and a frozenset, which no submission can change
@@ -356,6 +358,31 @@ del _PATH_EVENT_LIST
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _AF_UNIX = 1
 REFERENCE_EVENT = "coursekit.reference"  # raised by the first line of every coursekit function (refcalls)
+
+
+def _called_by_own_code(code, module: str, name: str, str=str, getattr=getattr) -> bool:
+    """Whether a marked coursekit function (``code``, in ``module``) called ``name``
+    ("module:qualname", also a marked function) as part of its own code, not as something it
+    was handed.
+
+    A function is handed in where a coursekit function takes a callable (a decorator's wrapper,
+    a layer's activation, a numerical gradient): an answer could pass the reference through it,
+    ``threads_as_train(pla_update)(w, x, y)``, and the call would look like a helper's. So a
+    call counts as the caller's own when the caller's code names the callee (a global or an
+    attribute: ``_check_w(w)``, ``self.forward(x)``), when the callee is a function nested in
+    the caller's scope, or an operator's method (``__add__``); a private helper (``_name``)
+    also when it is called from its own module (a table of operations, ``ops[op](...)``).
+    Everything else is the answer's call."""
+    callee_module, _, qualname = name.partition(":")
+    scope, _, short = qualname.rpartition(".")
+    if short[:2] == "__" and short[-2:] == "__" or short in code.co_names:
+        return True
+    if scope.endswith(".<locals>"):
+        outer = scope[:-len(".<locals>")]
+        caller = str(getattr(code, "co_qualname", code.co_name))
+        if caller == outer or caller.startswith(scope + "."):
+            return True
+    return short[:1] == "_" and callee_module == module
 
 
 def install_audit_hook(scratch: str, deny: list[str], keep: list[str], *, readable=(os.sep,), writable=(),
@@ -403,17 +430,19 @@ def install_audit_hook(scratch: str, deny: list[str], keep: list[str], *, readab
              path_events=_PATH_EVENTS, family_of=family_of, unix=_AF_UNIX, len=len, getattr=getattr,
              isinstance=isinstance, str=str, PermissionError=PermissionError, this_file=__file__, rec=record,
              fstat=os.fstat, write=os.write, getframe=sys._getframe, code_maker=code_maker, ref=REFERENCE_EVENT,
-             resolve=_resolve, under=_under, audit=sys.audit, any=any):
+             resolve=_resolve, under=_under, audit=sys.audit, any=any, by_own_code=_called_by_own_code):
         if event == ref:
             st = fstat(rec[0])  # OSError where the descriptor was closed: the call fails
             if st.st_dev != rec[1] or st.st_ino != rec[2]:
                 raise PermissionError("grading sandbox: the record of calls to the grader was tampered with")
             name = args[0] if len(args) == 1 and isinstance(args[0], str) else "?"
-            # "i": called by another coursekit function (a helper of a helper), "o": by anything else
+            # "i": called by another coursekit function's own code (a helper of a helper), "o": by
+            # anything else, a coursekit function that calls what it was handed included
             try:
                 caller = getframe(2)
+                module = str(caller.f_globals.get("__name__", ""))
                 inner = any(c is audit for c in caller.f_code.co_consts) and \
-                    not str(caller.f_globals.get("__name__", "")).startswith("coursekit.checks")
+                    not module.startswith("coursekit.checks") and by_own_code(caller.f_code, module, name)
             except ValueError:
                 inner = False
             write(rec[0], ("\0" + name + ("\1i\n" if inner else "\1o\n")).encode("utf-8", "replace"))

@@ -64,6 +64,22 @@ def adopt_orphans() -> None:
         pass
 
 
+def peak_mb() -> float:
+    """This program's peak resident memory in MB.
+
+    ``getrusage``'s ``ru_maxrss`` is no good here: Linux carries it across ``execve``, so a
+    worker started by a large parent (a test run that has imported torch) would report the
+    parent's size. ``VmHWM`` belongs to this process's own address space."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def main() -> int:
     die_with_parent()
     adopt_orphans()
@@ -77,7 +93,7 @@ def main() -> int:
                                 scratch_base=job.get("scratch_base"))
     finally:
         kill_descendants()
-    result.grader_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result.grader_mb = peak_mb()
     with os.fdopen(result_fd, "w") as out:
         out.write(json.dumps(result.to_dict()))
     return 0

@@ -34,6 +34,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import ListedColormap
 
 from .. import generative as gen
+from .._validate import one_of
 from .base import GHOST_COLOR, LiveWidget, OnPlotStatus, PreviousRun, button, control_row
 
 REAL, FAKE, ARROW, MANIFOLD = "#1b7837", "#762a83", "#40004b", "#9970ab"
@@ -72,9 +73,9 @@ class GANLab(LiveWidget):
     def __init__(self, target: str = "ring", lr_d: float = 0.002, lr_g: float = 0.001, k: int = 1,
                  loss: str = "nonsaturating", optimizer: str = "adam", steps_per_frame: int = 10,
                  seed: int = 0, device=None, config: dict | None = None):
-        gen._one_of("target", target, gen.LAB_TARGETS)
-        gen._one_of("loss", loss, gen.GENERATOR_LOSSES)
-        gen._one_of("optimizer", optimizer, ("adam", "sgd"))
+        one_of("target", target, gen.LAB_TARGETS)
+        one_of("loss", loss, gen.GENERATOR_LOSSES)
+        one_of("optimizer", optimizer, ("adam", "sgd"))
         for name, value in (("lr_d", lr_d), ("lr_g", lr_g)):
             if value not in LR_CHOICES:
                 raise ValueError(f"{name} must be one of the lab's learning rates {LR_CHOICES}, got {value!r}")

@@ -31,7 +31,7 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 from .. import optim
-from .._validate import real_number, whole_number
+from .._validate import one_of, real_number, whole_number
 from .base import GHOST_COLOR, OnPlotStatus, PreviousRun, StepWidget, control_row
 
 W_RANGE = (-1.0, 3.0)     # the view of C(w, b): w* ≈ 0.996 and b* = 0.02 sit inside
@@ -106,7 +106,7 @@ class GDExplorer(StepWidget):
         if function not in DEFAULT_START:
             raise ValueError(f"function must be '2d' (C(w, b)) or '1d' (f(θ)), got {function!r}")
         steps = whole_number("steps", steps, 1, noun="integer", meaning="the number of updates in a run")
-        optimizer = optim._choice("optimizer", optimizer.lower() if isinstance(optimizer, str) else optimizer,
+        optimizer = one_of("optimizer", optimizer.lower() if isinstance(optimizer, str) else optimizer,
                                   tuple(optim.OPTIMIZERS))
         eta = _check_eta(eta)
         problems = {"2d": optim.regression_20_problem(), "1d": optim.double_well()}

@@ -107,7 +107,8 @@ class NetworkPlayground(LiveWidget):
         self.lr = W.Dropdown(options=LEARNING_RATES, value=c.lr, layout=px(90))
         self.optimizer = W.Dropdown(options=[(label, key) for key, (label, _) in P.OPTIMIZERS.items()],
                                     value=c.optimizer, layout=px(130))
-        self.batch_size = W.IntSlider(value=c.batch_size, min=1, max=50, continuous_update=False, layout=px(170))
+        self.batch_size = W.IntSlider(value=c.batch_size, min=2 if c.batch_norm else 1, max=50,
+                                      continuous_update=False, layout=px(170))
         self.regularization = W.Dropdown(options=P.REGULARIZATIONS, value=c.regularization, layout=px(76))
         self.reg_rate = W.Dropdown(options=REG_RATES, value=c.reg_rate, layout=px(76))
         self.stop_rule = W.Dropdown(options=STOP_RULES, value=("test_acc", 0.99), layout=px(150))
@@ -129,6 +130,8 @@ class NetworkPlayground(LiveWidget):
         ]
         for control in [self.dataset, self.noise, self.train_pct]:
             control.observe(lambda _: self._on_data(), names="value")
+        # before the network's observers: batch norm needs batches of two or more
+        self.batch_norm.observe(lambda _: self._sync_batch_minimum(), names="value")
         network = [self.layers, self.init, self.batch_norm, self.lr, self.optimizer, self.batch_size,
                    self.regularization, self.reg_rate, *self.units, *self.activations, *self.dropouts,
                    *self.feature_buttons.values()]
@@ -151,6 +154,13 @@ class NetworkPlayground(LiveWidget):
             activation=tuple(a.value for a in self.activations[:n]), dropout=tuple(d.value for d in self.dropouts[:n]),
             init=self.init.value, batch_norm=self.batch_norm.value, lr=self.lr.value, optimizer=self.optimizer.value,
             batch_size=self.batch_size.value, regularization=self.regularization.value, reg_rate=self.reg_rate.value)
+
+    def _sync_batch_minimum(self) -> None:
+        building, self._building = self._building, True   # one restart, by the batch-norm change itself
+        try:
+            self.batch_size.min = 2 if self.batch_norm.value else 1   # raising the minimum lifts a 1 to 2
+        finally:
+            self._building = building
 
     def _sync_layer_controls(self) -> None:
         for i in range(P.MAX_LAYERS):
@@ -308,6 +318,12 @@ class NetworkPlayground(LiveWidget):
             self._set_epoch_axis(2 * self._x_max)
         return state
 
+    def _on_tick(self, change) -> None:
+        # Pause stops at once: while the kernel trains an epoch, the page holds Play's next tick back and
+        # sends it when the kernel is free, after the Pause; such a late tick trains nothing
+        if self.player.playing:
+            super()._on_tick(change)
+
     def tick(self) -> None:
         if self.run.diverged:   # a diverged run stays as it is: Play stops
             self.player.pause()
@@ -362,6 +378,10 @@ class NetworkPlayground(LiveWidget):
             text += f"; {c.regularization} term {s.penalty:.4g}"
         if s.seconds:
             text += f"; last epoch {1000 * s.seconds:.0f} ms"
+        if not self.run.can_train:
+            need = "two training points (batch norm cannot normalize a single one)" if c.batch_norm else \
+                "a training point"
+            text += f". <b>Nothing to train on yet</b>: click on the map to add points; an epoch needs {need}"
         if s.diverged:
             text += (". <b style='color:#c62828'>The run diverged</b>: its loss left every sensible bound "
                      "(more than 100 × ln 2, or not a number). Lower the learning rate and press Reset.")

@@ -29,6 +29,7 @@ from .base import OnPlotStatus, FigureWidget, button, control_row
 
 MAX_CLASSES = 6
 SLIDER_LIMIT = 10.0                    # the sliders' range; typed logits may be anything
+LOGIT_LIMIT = 1e6                       # typed logits: ±1000 is the lesson, ±1e308 would overflow z - max z
 T_RANGE = (10 ** -1.5, 10 ** 1.5)      # the temperature slider, log scale
 LOSS_AXIS_MAX = 5.0                    # the loss meter's scale (ln 6 ≈ 1.79 fits with room)
 PRESETS = {"deck 000": (2.0, 4.0, 2.0, 1.0), "±1000": (1000.0, -1000.0, 0.0), "equal": (0.0, 0.0, 0.0, 0.0)}
@@ -52,6 +53,9 @@ def _check_logits(logits) -> np.ndarray:
         raise ValueError(f"logits must hold 2 to {MAX_CLASSES} numbers (one per class), got {z.size}")
     if not np.all(np.isfinite(z)):
         raise ValueError(f"logits must be finite numbers, got {z}")
+    if np.max(np.abs(z)) > LOGIT_LIMIT:
+        raise ValueError(f"logits must lie between -{LOGIT_LIMIT:g} and {LOGIT_LIMIT:g} (far beyond that, the "
+                         f"differences z - max z divided by T overflow float64 themselves), got {_fmt_vector(z)}")
     return z
 
 
