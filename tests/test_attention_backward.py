@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from coursekit import attention as A
 from coursekit import nn as N
-from test_attention import copy_into_torch_mha, randomize_norms, torch_encoder_layer
+from helpers.attention import copy_into_torch_mha, randomize_norms, torch_encoder_layer
 
 
 def leaf(a):

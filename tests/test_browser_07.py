@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from browser_util import (STEP_LABEL, assert_no_console_errors, assert_no_widget_errors, canvas, click_button,
-                          save_screenshot, step_label, wait_for_canvas_image, wait_for_new_pixels, wait_for_step,
-                          wait_for_text, widget_output)
-from test_browser import check_reopened, run_unit
+from browser_util import (STEP_LABEL, assert_no_console_errors, assert_no_widget_errors, canvas, check_reopened,
+                          click_button, run_unit, save_screenshot, step_label, wait_for_canvas_image,
+                          wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,12 +64,15 @@ def test_convolution_explorer_in_jupyterlab(page, jupyterlab_server):
     toggle(widget, "kernel", 0, "filter 2").click()
     wait_for_step(page, widget, 0)
     wait_for_text(page, widget, "with the kernel (filter 2)")
+    earlier = wait_for_new_pixels(page, figure, pixels)
     click_button(widget, "Step")
     wait_for_step(page, widget, 1)
     wait_for_text(page, widget, "times the kernel (filter 2)")
-    pixels = wait_for_new_pixels(page, figure, pixels)
+    last = wait_for_new_pixels(page, figure, earlier)
     save_screenshot(page, "07_explorer_stride_2_filter_2")
 
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
-    check_reopened(page, jupyterlab_server, NAME, static_figures=STATIC_FIGURES, widget_text=STEP_LABEL)
+    # the next day: filter 2's first window, not position 0 before it
+    check_reopened(page, jupyterlab_server, NAME, static_figures=STATIC_FIGURES, widget_text=STEP_LABEL, last=last,
+                   earlier=earlier)

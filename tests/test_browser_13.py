@@ -14,10 +14,9 @@ import re
 
 import pytest
 
-from browser_util import (STEP_LABEL, assert_no_console_errors, assert_no_widget_errors, canvas, click_button,
-                          drag_slider_to_end, save_screenshot, step_label, wait_for_canvas_image,
-                          wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
-from test_browser import check_reopened, run_unit
+from browser_util import (STEP_LABEL, assert_no_console_errors, assert_no_widget_errors, canvas, check_reopened,
+                          click_button, drag_slider_to_end, run_unit, save_screenshot, step_label,
+                          wait_for_canvas_image, wait_for_new_pixels, wait_for_step, wait_for_text, widget_output)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -65,17 +64,19 @@ def test_gridworld_stepper_in_jupyterlab(page, jupyterlab_server):
     click_button(widget, "to end")
     text = wait_for_text(page, widget, "The episode ends")
     assert "reached the goal" in text or "fell into the pit" in text or "cut off" in text
-    pixels = wait_for_new_pixels(page, figure, pixels)
+    earlier = wait_for_new_pixels(page, figure, pixels)
     save_screenshot(page, "13_gridworld_trained")
 
     # a click on cell (3, 1) puts up a wall: value iteration is redone, the episode restarts
     figure.click(position=cell_centre(figure, 3, 1))
     wait_for_text(page, widget, "cell (3, 1) is now a wall")
     wait_for_step(page, widget, 0)
-    pixels = wait_for_new_pixels(page, figure, pixels)
+    last = wait_for_new_pixels(page, figure, earlier)
     assert "trained on the old walls" in widget.inner_text()
     save_screenshot(page, "13_gridworld_wall")
 
     assert_no_widget_errors(page)
     assert_no_console_errors(page)
-    check_reopened(page, jupyterlab_server, NAME, static_figures=STATIC_FIGURES, widget_text=STEP_LABEL)
+    # the next day: the grid with its new wall, not the episode before the click
+    check_reopened(page, jupyterlab_server, NAME, static_figures=STATIC_FIGURES, widget_text=STEP_LABEL, last=last,
+                   earlier=earlier)

@@ -14,12 +14,10 @@ import pytest
 from coursekit import checks
 from coursekit import linear as L
 from coursekit.checks import linear as CL
+from coursekit.grading.notebook import stub_solution  # the student version of a solution cell, as released
+from helpers.checks import not_done
 
 NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "01_linear_classifiers.ipynb"
-
-
-def not_done(*args, **kwargs):
-    raise NotImplementedError()
 
 
 def crashes(*args, **kwargs):
@@ -222,17 +220,13 @@ def test_notebook_metadata_and_exercise_layout():
                             r"assert result\.passed, result\.message\n### END HIDDEN TESTS", check.source)
 
 
-def stub(source):
-    """The student version of a solution cell: the solution region replaced by raise NotImplementedError()."""
-    return re.sub(r"( *)### BEGIN SOLUTION.*?### END SOLUTION", r"\1raise NotImplementedError()", source, flags=re.S)
-
-
 def test_notebook_solutions_pass_and_stubs_are_not_attempted():
     _, pairs = notebook_exercises()
     for solution, check in pairs:
         name = solution.metadata["nbgrader"]["grade_id"]
         check_call = check.source.splitlines()[0]
-        for source, expected in ((solution.source, checks.PASSED), (stub(solution.source), checks.NOT_ATTEMPTED)):
+        student = stub_solution(solution.source)
+        for source, expected in ((solution.source, checks.PASSED), (student, checks.NOT_ATTEMPTED)):
             namespace = {"np": np, "checks": checks}
             exec(source, namespace)
             # `result = checks.linear.check_x(x)`, run quietly

@@ -143,7 +143,7 @@ def test_the_command_is_the_installed_entry_point():
 
 def test_validate_prints_the_whole_message_of_a_wrong_answer(tmp_path):
     """Not only "failed 23 of 23 tests. Smallest failing input:": the input, expected vs got, the hint."""
-    from test_grading import CORRECT_DOUBLE, WRONG_PLA, with_answers
+    from helpers.grading import CORRECT_DOUBLE, WRONG_PLA, with_answers
 
     mine = tmp_path / "synth.ipynb"
     nbformat.write(with_answers(WRONG_PLA, CORRECT_DOUBLE), str(mine))

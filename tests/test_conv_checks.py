@@ -11,10 +11,7 @@ import torch.nn.functional as F
 
 from coursekit import conv
 from coursekit.checks import conv as C
-
-
-def not_done(*args):
-    raise NotImplementedError()
+from helpers.checks import assert_exercise_check, assert_quiz
 
 
 def conv_torch(image, kernel, stride, padding):
@@ -57,28 +54,6 @@ CASES = [
     (C.check_conv_params, params_torch, [lambda cin, cout, f: cout * f * f + cout,        # one channel only
                                          lambda cin, cout, f: cin * cout * f * f]),        # no biases
 ]
-
-
-def assert_exercise_check(check, right, wrongs, capsys):
-    """The right answer passes with full points; each wrong one fails with a hint; not attempted and errors say so."""
-    result = check(right)
-    assert result.passed, result.message
-    assert result.points == result.max_points > 0
-    assert check(not_done).status == "not attempted"
-    for wrong in wrongs:
-        res = check(wrong)
-        assert not res.passed and res.points == 0, wrong
-        assert "Hint" in res.message
-    assert check(lambda *a: 1 / 0).status == "error"
-    assert "passed" in capsys.readouterr().out
-
-
-def assert_quiz(check, right, also_right, wrong):
-    for fn in [right, *also_right]:
-        assert check(fn, verbose=False).passed
-    for fn in wrong:
-        assert check(fn, verbose=False).status == "wrong"
-    assert check(not_done, verbose=False).status == "not attempted"
 
 
 @pytest.mark.parametrize("check, right, wrongs", CASES, ids=lambda v: getattr(v, "__name__", ""))

@@ -10,10 +10,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 from coursekit import corpora
 from coursekit import embeddings as E
 from coursekit.checks import embeddings as C
-
-
-def not_done(*args):
-    raise NotImplementedError()
+from helpers.checks import assert_exercise_check, not_done
 
 
 def ns_torch(u, v_pos, v_neg):
@@ -66,17 +63,8 @@ CASES = [
 
 @pytest.mark.parametrize("check, right, wrongs", CASES, ids=lambda v: getattr(v, "__name__", ""))
 def test_exercise_checks(check, right, wrongs, capsys):
-    result = check(right)
-    assert result.passed, result.message
-    assert result.points == result.max_points > 0
-    assert check(not_done).status == "not attempted"
-    for wrong in wrongs:
-        with np.errstate(all="ignore"):
-            res = check(wrong)
-        assert not res.passed and res.points == 0, wrong
-        assert "Hint" in res.message
-    assert check(lambda *a: 1 / 0).status == "error"
-    assert "passed" in capsys.readouterr().out
+    with np.errstate(all="ignore"):  # some wrong answers divide by zero
+        assert_exercise_check(check, right, wrongs, capsys)
 
 
 def test_reference_answers_pass():

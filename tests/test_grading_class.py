@@ -21,7 +21,7 @@ from coursekit.checks import core
 from coursekit.grading import Limits, batch, grade, grader, release_notebook, validate
 from coursekit.grading import notebook as N
 from coursekit.grading.report import safe_name
-from test_grading import CORRECT_DOUBLE, CORRECT_PLA, WRONG_PLA, nbmeta, source_notebook, with_answers
+from helpers.grading import CORRECT_DOUBLE, CORRECT_PLA, WRONG_PLA, nbmeta, source_notebook, with_answers
 
 pytestmark = pytest.mark.slow
 

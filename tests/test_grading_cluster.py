@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from coursekit.grading import Limits, grade
-from test_grading import CORRECT_DOUBLE, CORRECT_PLA, WRONG_PLA, source_notebook, with_answers
+from helpers.grading import CORRECT_DOUBLE, CORRECT_PLA, WRONG_PLA, source_notebook, with_answers
 
 pytestmark = pytest.mark.slow
 distributed = pytest.importorskip("distributed")

@@ -9,10 +9,7 @@ import torch.nn.functional as F
 
 from coursekit.checks import rl as C
 from coursekit.checks.core import ERROR, NOT_ATTEMPTED, PASSED, WRONG
-
-
-def not_done(*args):
-    raise NotImplementedError()
+from helpers.checks import not_done
 
 
 def epsilon_greedy_own(Q, epsilon, u, explore_arm):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from coursekit.checks import robustness as C
-from test_conv_checks import assert_exercise_check, assert_quiz  # the same assertions for both units' checks
+from helpers.checks import assert_exercise_check, assert_quiz  # the same assertions for every unit's checks
 
 
 def fgsm_torch(x, grad, eps):
