@@ -200,9 +200,10 @@ def test_control_rows_have_fixed_widths_and_fit_840_px():
 
 
 def test_figures_fit_840_px():
-    assert make_figure(8.4, 3).get_size_inches()[0] * make_figure(8.4, 3).dpi == OUTPUT_WIDTH_PX
-    with pytest.raises(ValueError, match="at most 8.4 in wide"):
-        make_figure(9.0, 4.0)
+    assert make_figure(8.3, 3).get_size_inches()[0] * make_figure(8.3, 3).dpi == pytest.approx(OUTPUT_WIDTH_PX - 10)
+    # a canvas sits inside the widget's box: 8.4 in lost its right edge at 1280×800
+    with pytest.raises(ValueError, match="at most 8.3 in wide"):
+        make_figure(8.4, 4.0)
     # no ipympl toolbar over the tick labels, no header line above the plot
     canvas = make_figure(6, 3).canvas
     assert not canvas.toolbar_visible and not canvas.header_visible and not canvas.footer_visible

@@ -109,7 +109,7 @@ class AttentionExplorer(StepWidget):
         self._rng = np.random.default_rng(0)
         self._qkv: dict[str, list] = {}
         self.weights: dict[str, np.ndarray] = {}
-        super().__init__(figsize=(8.4, 4.7))
+        super().__init__(figsize=(8.2, 4.7))
 
         layer = self.num_layers - 1 if layer is None else whole_number("layer", layer, 0, self.num_layers - 1)
         head = whole_number("head", head, 0, self.num_heads - 1, meaning="counted from 0")

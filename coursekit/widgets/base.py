@@ -29,8 +29,9 @@ Which class to subclass
 The helpers every widget uses
 -----------------------------
 * :func:`make_figure`: an ipympl canvas (interactive, updated in place) at most
-  :data:`MAX_FIGURE_WIDTH_IN` = 8.4 in wide at 100 dpi, so that it fits an
-  840 px output area (JupyterLab at 1280 px with the file browser open).
+  :data:`MAX_WIDGET_WIDTH_IN` = 8.3 in wide at 100 dpi, so that it fits an
+  840 px output area (JupyterLab at 1280 px with the file browser open) from
+  inside the widget's box; static figures may use 8.4 in.
   Several panels go side by side only while they fit; otherwise into rows.
 * :func:`control_row`: one row of controls, label on the left in a fixed
   width, controls of fixed pixel widths that never wrap at 840 px (it raises
@@ -174,6 +175,10 @@ from PIL import Image
 OUTPUT_WIDTH_PX = 840
 FIGURE_DPI = 100
 MAX_FIGURE_WIDTH_IN = OUTPUT_WIDTH_PX / FIGURE_DPI
+#: A widget's canvas sits inside the widget's own box, about 15 px further in than a
+#: static image (which the browser also shrinks to fit): seen at 1280×800, a canvas of
+#: 8.4 in lost its right edge, 8.3 in fits.
+MAX_WIDGET_WIDTH_IN = 8.3
 #: Labels of control rows all have this width, so the controls line up.
 LABEL_WIDTH_PX = 90
 BUTTON_WIDTH_PX = 76
@@ -242,10 +247,10 @@ def _png(pixels: np.ndarray) -> bytes:
         return png.getvalue()
 
 
-def check_figure_width(width: float, what: str = "a figure") -> None:
+def check_figure_width(width: float, what: str = "a figure", limit: float = MAX_FIGURE_WIDTH_IN) -> None:
     """Raise a ValueError when ``width`` (inches at 100 dpi) would not fit an 840 px output area."""
-    if not width <= MAX_FIGURE_WIDTH_IN + 1e-9:
-        raise ValueError(f"{what} must be at most {MAX_FIGURE_WIDTH_IN:g} in wide ({OUTPUT_WIDTH_PX} px at "
+    if not width <= limit + 1e-9:
+        raise ValueError(f"{what} must be at most {limit:g} in wide ({round(limit * FIGURE_DPI)} px at "
                          f"{FIGURE_DPI} dpi) to fit JupyterLab's output area; got {width:g} in. "
                          "Put panels into rows instead of one long row.")
 
@@ -279,10 +284,10 @@ _import_ipympl()
 
 def make_figure(width: float = 8.0, height: float = 3.8) -> Figure:
     """A matplotlib figure whose canvas is an ipympl widget, whatever ``%matplotlib``
-    mode the notebook is in; at most 8.4 in (840 px) wide, no toolbar, no header."""
+    mode the notebook is in; at most 8.3 in (830 px) wide, no toolbar, no header."""
     new_figure_manager_given_figure = _import_ipympl().new_figure_manager_given_figure
 
-    check_figure_width(width, "a widget's figure")
+    check_figure_width(width, "a widget's figure", MAX_WIDGET_WIDTH_IN)
     fig = Figure(figsize=(width, height), dpi=FIGURE_DPI, layout="constrained")
     new_figure_manager_given_figure(id(fig), fig)
     canvas = fig.canvas

@@ -103,7 +103,7 @@ class LSTMGateStepper(StepWidget):
         if preset not in self.presets:
             raise ValueError(f"preset must be one of {tuple(self.presets)}, got {preset!r}")
         self.rng = np.random.default_rng(int(seed))
-        super().__init__(figsize=(8.4, 5.2))
+        super().__init__(figsize=(8.2, 5.2))
         self.preset_dropdown = W.Dropdown(options=[(p.task.title, name) for name, p in self.presets.items()],
                                           value=preset, layout=W.Layout(width="250px"))
         self.random_button = button("new sequence", "random", width=150, tooltip="draw a new random sequence")

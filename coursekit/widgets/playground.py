@@ -66,7 +66,7 @@ class NetworkPlayground(LiveWidget):
     def __init__(self, config: P.PlaygroundConfig | None = None, device=None, **changes):
         config = (config or P.PlaygroundConfig()).but(**changes)
         self.run = P.Playground(config, device=device)
-        super().__init__(figsize=(8.4, 4.1))
+        super().__init__(figsize=(8.2, 4.1))
         self._building = True
         self._make_controls(config)
         self.make_compare_controls()
