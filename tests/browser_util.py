@@ -988,11 +988,17 @@ _JS_WIDE_OUTPUTS = """
     if (box.width === 0) return;
     area = Math.max(area, box.width);
     let right = box.right;
+    let clipped = false;
     out.querySelectorAll('img, canvas, .jupyter-widgets, .widget-box, .widget-hbox, button').forEach(el => {
       const r = el.getBoundingClientRect();
-      if (r.width > 0) right = Math.max(right, r.right);
+      if (r.width === 0) return;
+      right = Math.max(right, r.right);
+      // a box between it and the output area that hides what overflows it cuts a canvas off unseen
+      for (let a = el.parentElement; a && a !== out; a = a.parentElement) {
+        if (getComputedStyle(a).overflowX !== 'visible' && r.right > a.getBoundingClientRect().right + 1) clipped = true;
+      }
     });
-    if (out.scrollWidth > out.clientWidth + 1 || right > box.right + 1) {
+    if (out.scrollWidth > out.clientWidth + 1 || right > box.right + 1 || clipped) {
       wide.push({output: i, area: Math.round(box.width), content: Math.round(Math.max(out.scrollWidth,
                  right - box.left)), text: out.innerText.slice(0, 60)});
     }
