@@ -10,7 +10,7 @@ import torch
 
 from coursekit.checks import backprop as B
 from coursekit.checks import nn as C
-from helpers.checks import assert_exercise_check, not_done
+from helpers.checks import assert_exercise_check, assert_quiz, not_done
 
 
 def t(a, grad=False):
@@ -158,12 +158,7 @@ def test_numerical_gradient_test_functions_travel_to_the_kernel():
     (B.check_sigma_prime_max_quiz, lambda: 0.5 * (1 - 0.5), [lambda: 1 / 4], [lambda: 1, lambda: 0.5, lambda: 0.2]),
 ])
 def test_quizzes(check, right, also_right, wrong):
-    assert check(right, verbose=False).passed
-    for fn in also_right:
-        assert check(fn, verbose=False).passed
-    for fn in wrong:
-        assert check(fn, verbose=False).status == "wrong"
-    assert check(not_done, verbose=False).status == "not attempted"
+    assert_quiz(check, right, also_right, wrong)
     assert check(lambda: None, verbose=False).status == "wrong"
 
 
